@@ -1,0 +1,84 @@
+"""Reading a bearer token without trusting it: the Authorization header, then the compact JWS.
+
+Everything here is bounded and strict; nothing is verified yet. A failure is always `TokenRejected`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from base64 import urlsafe_b64decode
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import TokenRejected
+
+#: Longest Authorization value we read at all. API Gateway itself limits a header to 10 KiB; real access
+#: tokens, even Entra ID tokens with many groups, stay well below this.
+MAX_AUTHORIZATION_LENGTH = 12_288
+
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
+
+
+def bearer_token(authorization: object) -> str:
+    """The compact JWS from `Bearer <jwt>`: scheme case-insensitive, one space, one token, no extras."""
+    if not isinstance(authorization, str):
+        raise TokenRejected("malformed_header", "the Authorization value is missing or not a string")
+    if len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        raise TokenRejected("token_too_large", f"over {MAX_AUTHORIZATION_LENGTH} characters")
+    match = _BEARER.fullmatch(authorization)
+    if match is None:
+        raise TokenRejected("malformed_header", "expected 'Bearer <compact JWS>'")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class UnverifiedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def decode_unverified(token: str) -> UnverifiedToken:
+    """Split and decode a compact JWS whose shape `bearer_token` already checked."""
+    header_segment, payload_segment, signature_segment = token.split(".")
+    header = _json_object(_b64decode(header_segment, "header"), "header")
+    claims = _json_object(_b64decode(payload_segment, "payload"), "payload")
+    signature = _b64decode(signature_segment, "signature")
+    signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
+    return UnverifiedToken(header, claims, signing_input, signature)
+
+
+def _b64decode(segment: str, part: str) -> bytes:
+    # The alphabet was checked by the header pattern; a length of 4n+1 can never be valid base64.
+    if len(segment) % 4 == 1:
+        raise TokenRejected("malformed_token", f"the {part} is not valid base64url")
+    try:
+        return urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenRejected("malformed_token", f"the {part} is not valid base64url") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member name")
+    return result
+
+
+def _json_object(data: bytes, part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(
+            data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+        )
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise TokenRejected("malformed_token", f"the {part} is not a JSON object")
+    return value

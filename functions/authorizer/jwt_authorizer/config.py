@@ -1,0 +1,157 @@
+"""Settings read from the environment once per cold start, validated, and frozen."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+from .urls import url_problem
+
+#: Asymmetric JWS algorithms the authorizer can verify. Symmetric (HS*) and `none` are never accepted.
+SUPPORTED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
+
+DEFAULT_ALGORITHMS = ("RS256",)
+DEFAULT_LEEWAY_SECONDS = 30
+DEFAULT_JWKS_CACHE_SECONDS = 600
+DEFAULT_JWKS_COOLDOWN_SECONDS = 30
+DEFAULT_JWKS_MAX_STALE_SECONDS = 86_400
+
+_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z*]+) (?P<path>/\S*)$")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 scope-token
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route of the API and the scopes a token needs for it (all of them)."""
+
+    method: str  # an HTTP method, or "*" for any
+    path: str  # as in the template, e.g. /messages or /messages/{id}
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuers: tuple[str, ...]
+    audiences: frozenset[str]
+    jwks_uri: str | None = None
+    routes: tuple[Route, ...] = ()
+    algorithms: frozenset[str] = frozenset(DEFAULT_ALGORITHMS)
+    leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
+    jwks_cache_seconds: int = DEFAULT_JWKS_CACHE_SECONDS
+    jwks_cooldown_seconds: int = DEFAULT_JWKS_COOLDOWN_SECONDS
+    jwks_max_stale_seconds: int = DEFAULT_JWKS_MAX_STALE_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        issuers = _parse_issuers(env.get("ISSUER", ""))
+        jwks_uri = env.get("JWKS_URI", "").strip() or None
+        if jwks_uri is not None:
+            if len(issuers) > 1:
+                raise ConfigurationError("JWKS_URI", "can only be set with a single ISSUER")
+            problem = url_problem(jwks_uri)
+            if problem:
+                raise ConfigurationError("JWKS_URI", f"{jwks_uri!r} {problem}")
+        return cls(
+            issuers=issuers,
+            audiences=_parse_audiences(env.get("AUDIENCE", "")),
+            jwks_uri=jwks_uri,
+            routes=parse_route_scopes(env.get("ROUTE_SCOPES", "")),
+            algorithms=_parse_algorithms(env.get("ALGORITHMS", "")),
+            leeway_seconds=_int_in_range(env, "LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 0, 300),
+            jwks_cache_seconds=_int_in_range(
+                env, "JWKS_CACHE_SECONDS", DEFAULT_JWKS_CACHE_SECONDS, 1, 86_400
+            ),
+            jwks_cooldown_seconds=_int_in_range(
+                env, "JWKS_COOLDOWN_SECONDS", DEFAULT_JWKS_COOLDOWN_SECONDS, 0, 3_600
+            ),
+            jwks_max_stale_seconds=_int_in_range(
+                env, "JWKS_MAX_STALE_SECONDS", DEFAULT_JWKS_MAX_STALE_SECONDS, 0, 7 * 86_400
+            ),
+        )
+
+
+def _split_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _parse_issuers(raw: str) -> tuple[str, ...]:
+    issuers = _split_list(raw)
+    if not issuers:
+        raise ConfigurationError("ISSUER", "is required: the issuer URL of your OpenID provider")
+    for issuer in issuers:
+        problem = url_problem(issuer)
+        if problem:
+            raise ConfigurationError("ISSUER", f"{issuer!r} {problem}")
+        if urlsplit(issuer).query:
+            raise ConfigurationError("ISSUER", f"{issuer!r} must not have a query string")
+    if len(set(issuers)) != len(issuers):
+        raise ConfigurationError("ISSUER", "lists the same issuer twice")
+    return tuple(issuers)
+
+
+def _parse_audiences(raw: str) -> frozenset[str]:
+    audiences = _split_list(raw)
+    if not audiences:
+        raise ConfigurationError(
+            "AUDIENCE", "is required: the audience (or client id) your tokens are issued for"
+        )
+    return frozenset(audiences)
+
+
+def _parse_algorithms(raw: str) -> frozenset[str]:
+    names = _split_list(raw) or list(DEFAULT_ALGORITHMS)
+    for name in names:
+        if name not in SUPPORTED_ALGORITHMS:
+            raise ConfigurationError(
+                "ALGORITHMS",
+                f"{name!r} is not supported; choose from {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+                " (symmetric algorithms and 'none' are never accepted)",
+            )
+    return frozenset(names)
+
+
+def _int_in_range(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(name, f"{raw!r} is not a whole number of seconds") from None
+    if not low <= value <= high:
+        raise ConfigurationError(name, f"{value} is outside {low}..{high}")
+    return value
+
+
+def parse_route_scopes(raw: str) -> tuple[Route, ...]:
+    """Parse ROUTE_SCOPES: a JSON object of "METHOD /path" to the list of scopes that route requires."""
+    if not raw.strip():
+        return ()
+    try:
+        table = json.loads(raw)
+    except ValueError as error:
+        raise ConfigurationError("ROUTE_SCOPES", f"is not valid JSON ({error})") from None
+    if not isinstance(table, dict):
+        raise ConfigurationError("ROUTE_SCOPES", 'must be a JSON object like {"GET /path": ["scope"]}')
+    routes = []
+    for key, scopes in table.items():
+        match = _ROUTE_KEY.match(key)
+        if not match or match["method"] not in HTTP_METHODS | {"ANY"}:
+            raise ConfigurationError(
+                "ROUTE_SCOPES", f'{key!r} is not "METHOD /path" (METHOD an HTTP method, ANY or *)'
+            )
+        if not isinstance(scopes, list) or not all(
+            isinstance(scope, str) and _SCOPE_TOKEN.match(scope) for scope in scopes
+        ):
+            raise ConfigurationError("ROUTE_SCOPES", f"{key!r} must map to a list of scope names")
+        method = "*" if match["method"] == "ANY" else match["method"]
+        routes.append(Route(method=method, path=match["path"], scopes=frozenset(scopes)))
+    return tuple(routes)

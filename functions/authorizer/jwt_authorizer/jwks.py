@@ -1,0 +1,250 @@
+"""One JWKS cache per trusted issuer, living across invocations of a warm Lambda.
+
+- Filled on first use from OIDC discovery (or a configured JWKS URI) and kept for `ttl` seconds.
+- A `kid` we do not know triggers one refetch at once (key rotation); after that, such refetches happen at
+  most once per `cooldown`, so a flood of random kids cannot hammer the provider.
+- A failed refresh keeps the last good keys for up to `max_stale` seconds past their TTL, then fails
+  closed. After a failed fetch the next attempt waits `cooldown` too.
+- A successful refresh replaces the keys: a kid the provider removed stops working.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+
+from .errors import JwksFetchError, TokenRejected, VerificationUnavailable
+from .keys import KeySet, VerificationKey, parse_jwks
+from .urls import url_problem
+
+#: HTTP API's own JWT authorizer caps a JWKS at 150,000 bytes; discovery documents are far smaller.
+MAX_DOCUMENT_BYTES = 150_000
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 1.5
+#: Budget for one refresh (discovery + JWKS), so a slow provider cannot hold a request for long.
+REFRESH_BUDGET_SECONDS = 2.5
+
+Clock = Callable[[], float]
+
+
+class JsonFetcher(Protocol):
+    def get_json(self, url: str, deadline: float) -> Any:
+        """GET `url` and return its JSON body; raise JwksFetchError on any failure."""
+
+
+class HttpJsonFetcher:
+    """GET small JSON documents with `requests`: bounded in time and size, no redirects."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        clock: Clock = time.monotonic,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+    ) -> None:
+        self._session = session or requests.Session()
+        self._clock = clock
+        self._max_bytes = max_bytes
+
+    def get_json(self, url: str, deadline: float) -> Any:
+        problem = url_problem(url)
+        if problem:
+            raise JwksFetchError(f"refusing to fetch {url!r}: it {problem}")
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise JwksFetchError(f"no time left to fetch {url}")
+        try:
+            with self._session.get(
+                url,
+                timeout=(min(CONNECT_TIMEOUT_SECONDS, remaining), min(READ_TIMEOUT_SECONDS, remaining)),
+                allow_redirects=False,
+                stream=True,
+                headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+            ) as response:
+                if response.status_code != 200:
+                    raise JwksFetchError(f"{url} answered HTTP {response.status_code}")
+                body = self._read_bounded(response, url, deadline)
+        except requests.RequestException as error:
+            raise JwksFetchError(f"{url} could not be fetched ({type(error).__name__})") from None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise JwksFetchError(f"{url} did not return valid JSON") from None
+
+    def _read_bounded(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise JwksFetchError(f"{url} sent {declared} bytes, over the {self._max_bytes} limit")
+        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+            raise JwksFetchError(f"{url} sent an encoded body although identity was asked for")
+        body = bytearray()
+        raw = response.raw
+        while True:
+            # read1 returns what one socket read gives, so the deadline is checked even on a slow drip.
+            chunk = raw.read1(16_384) if hasattr(raw, "read1") else raw.read(16_384)
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise JwksFetchError(f"{url} sent more than the {self._max_bytes}-byte limit")
+            if self._clock() > deadline:
+                raise JwksFetchError(f"{url} was too slow to send its document")
+
+
+class JwksLoader:
+    """Fetch and parse an issuer's keys: discovery (once) to find the JWKS URI, then the JWKS."""
+
+    def __init__(
+        self,
+        issuer: str,
+        fetcher: JsonFetcher,
+        allowed_algorithms: frozenset[str],
+        jwks_uri: str | None = None,
+        clock: Clock = time.monotonic,
+        budget_seconds: float = REFRESH_BUDGET_SECONDS,
+    ) -> None:
+        self.issuer = issuer
+        self._fetcher = fetcher
+        self._allowed_algorithms = allowed_algorithms
+        self._jwks_uri = jwks_uri
+        self._clock = clock
+        self._budget_seconds = budget_seconds
+        self.skipped: tuple[str, ...] = ()
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def __call__(self) -> KeySet:
+        deadline = self._clock() + self._budget_seconds
+        jwks_uri = self._jwks_uri or self._discover(deadline)
+        parsed = parse_jwks(self._fetcher.get_json(jwks_uri, deadline), self._allowed_algorithms)
+        self._jwks_uri = jwks_uri
+        self.skipped = parsed.skipped
+        return parsed.keys
+
+    def _discover(self, deadline: float) -> str:
+        document = self._fetcher.get_json(self.discovery_url, deadline)
+        if not isinstance(document, dict):
+            raise JwksFetchError("the discovery document is not a JSON object")
+        if document.get("issuer") != self.issuer:
+            # OpenID Connect Discovery 1.0, section 4.3: the issuer must match exactly.
+            raise JwksFetchError(
+                f"the discovery document names issuer {str(document.get('issuer'))[:200]!r}, "
+                f"not {self.issuer!r}"
+            )
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str):
+            raise JwksFetchError("the discovery document has no 'jwks_uri'")
+        return jwks_uri
+
+
+class JwksObserver(Protocol):
+    def jwks_fetched(self, issuer: str, key_count: int, skipped: tuple[str, ...], reason: str) -> None: ...
+
+    def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None: ...
+
+
+class _SilentObserver:
+    def jwks_fetched(self, issuer: str, key_count: int, skipped: tuple[str, ...], reason: str) -> None:
+        pass
+
+    def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    keys: KeySet
+    fetched_at: float
+
+
+class JwksCache:
+    def __init__(
+        self,
+        loader: JwksLoader | Callable[[], KeySet],
+        issuer: str,
+        *,
+        ttl: float,
+        cooldown: float,
+        max_stale: float,
+        clock: Clock = time.monotonic,
+        observer: JwksObserver | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self._load = loader
+        self._ttl = ttl
+        self._cooldown = cooldown
+        self._max_stale = max_stale
+        self._clock = clock
+        self._observer: JwksObserver = observer or _SilentObserver()
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every key and timer, as a cold start would."""
+        self._snapshot: _Snapshot | None = None
+        self._last_failure_at: float | None = None
+        self._last_unknown_kid_refetch_at: float | None = None
+        self.fetch_count = 0
+
+    def keys_for(self, kid: str) -> tuple[VerificationKey, ...]:
+        """The keys published under `kid`.
+
+        Raises TokenRejected when no such key exists, VerificationUnavailable when no usable keys remain.
+        """
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - snapshot.fetched_at < self._ttl:
+            found = snapshot.keys.get(kid)
+            if found:
+                return found
+        with self._lock:
+            return self._keys_for_locked(kid)
+
+    def _keys_for_locked(self, kid: str) -> tuple[VerificationKey, ...]:
+        now = self._clock()
+        refreshed = False
+        snapshot = self._snapshot
+        if snapshot is None or now - snapshot.fetched_at >= self._ttl:
+            refreshed = self._refresh(now, "expired" if snapshot else "cold start")
+            snapshot = self._snapshot
+            if snapshot is None:
+                raise VerificationUnavailable(self.issuer, "no keys could be fetched yet")
+            if now - snapshot.fetched_at >= self._ttl + self._max_stale:
+                raise VerificationUnavailable(self.issuer, "cached keys are past their maximum staleness")
+        found = snapshot.keys.get(kid)
+        if found:
+            return found
+        if not refreshed and self._may_refetch_for_unknown_kid(now):
+            self._last_unknown_kid_refetch_at = now
+            if self._refresh(now, "unknown kid"):
+                found = self._snapshot.keys.get(kid) if self._snapshot else None
+                if found:
+                    return found
+        raise TokenRejected("unknown_kid", f"no key {kid[:64]!r} in the JWKS of {self.issuer}")
+
+    def _may_refetch_for_unknown_kid(self, now: float) -> bool:
+        last = self._last_unknown_kid_refetch_at
+        return last is None or now - last >= self._cooldown
+
+    def _refresh(self, now: float, reason: str) -> bool:
+        """Try to replace the keys; on failure keep the old ones. True when new keys were loaded."""
+        if self._last_failure_at is not None and now - self._last_failure_at < self._cooldown:
+            return False
+        self.fetch_count += 1
+        try:
+            keys = self._load()
+        except JwksFetchError as error:
+            self._last_failure_at = now
+            self._observer.jwks_fetch_failed(self.issuer, str(error), self._snapshot is not None)
+            return False
+        self._last_failure_at = None
+        self._snapshot = _Snapshot(keys, now)
+        skipped = self._load.skipped if isinstance(self._load, JwksLoader) else ()
+        self._observer.jwks_fetched(self.issuer, sum(map(len, keys.values())), skipped, reason)
+        return True

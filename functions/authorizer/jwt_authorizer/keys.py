@@ -1,0 +1,138 @@
+"""JSON Web Keys parsed once into ready-to-use verification keys.
+
+A key is usable only for the algorithms that fit its type (and curve), that its JWK `alg` names when it
+has one, and that the configuration allows. Unusable keys are skipped with a reason, never guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
+from jwt.exceptions import InvalidKeyError
+
+from .errors import JwksFetchError
+
+MIN_RSA_BITS = 2048
+MAX_KEYS = 100
+
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_EC_ALGORITHM_BY_CURVE = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+_OKP_CURVES = frozenset({"Ed25519", "Ed448"})
+
+#: PyJWT's implementation of each asymmetric algorithm, built once.
+_IMPLEMENTATIONS: dict[str, Algorithm] = {
+    name: implementation
+    for name, implementation in get_default_algorithms().items()
+    if name in _RSA_ALGORITHMS | set(_EC_ALGORITHM_BY_CURVE.values()) | {"EdDSA"}
+}
+
+PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    kid: str
+    key_type: str  # "RSA", "EC" or "OKP"
+    algorithms: frozenset[str]  # the algorithms this key may verify
+    public_key: PublicKey
+
+    def verify(self, algorithm: str, signing_input: bytes, signature: bytes) -> bool:
+        if algorithm not in self.algorithms:
+            return False
+        return bool(_IMPLEMENTATIONS[algorithm].verify(signing_input, self.public_key, signature))
+
+
+#: kid -> the keys published under it (normally one).
+KeySet = Mapping[str, tuple[VerificationKey, ...]]
+
+
+@dataclass(frozen=True)
+class ParsedJwks:
+    keys: KeySet
+    skipped: tuple[str, ...]  # one line per unusable key, for the logs
+
+
+def parse_jwks(document: object, allowed_algorithms: frozenset[str]) -> ParsedJwks:
+    """Parse a JWKS document; raise JwksFetchError when it holds no usable key at all."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise JwksFetchError("the JWKS is not a JSON object with a 'keys' array")
+    entries = document["keys"]
+    if len(entries) > MAX_KEYS:
+        raise JwksFetchError(f"the JWKS has {len(entries)} keys, more than {MAX_KEYS}")
+    keys: dict[str, list[VerificationKey]] = {}
+    skipped = []
+    for index, entry in enumerate(entries):
+        try:
+            key = parse_jwk(entry, allowed_algorithms)
+        except ValueError as problem:
+            kid = entry.get("kid") if isinstance(entry, dict) else None
+            skipped.append(f"key #{index} (kid {str(kid)[:64]!r}): {problem}")
+            continue
+        keys.setdefault(key.kid, []).append(key)
+    if not keys:
+        detail = "; ".join(skipped) if skipped else "the 'keys' array is empty"
+        raise JwksFetchError(f"the JWKS has no usable signing key ({detail})")
+    return ParsedJwks({kid: tuple(found) for kid, found in keys.items()}, tuple(skipped))
+
+
+def parse_jwk(entry: object, allowed_algorithms: frozenset[str]) -> VerificationKey:
+    """One JWK as a VerificationKey, or ValueError saying why it cannot verify anything here."""
+    if not isinstance(entry, dict):
+        raise ValueError("not a JSON object")
+    kid = entry.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise ValueError("no 'kid'")
+    if entry.get("use", "sig") != "sig":
+        raise ValueError(f"'use' is {entry.get('use')!r}, not 'sig'")
+    key_ops = entry.get("key_ops")
+    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+        raise ValueError("'key_ops' does not allow 'verify'")
+    if "d" in entry:
+        raise ValueError("the JWKS publishes private key material; refusing the key")
+    key_type = entry.get("kty")
+    public_key, fitting = _public_key(key_type, entry)
+    jwk_algorithm = entry.get("alg")
+    if jwk_algorithm is not None:
+        if jwk_algorithm not in fitting:
+            raise ValueError(f"'alg' {jwk_algorithm!r} does not fit a {key_type} key")
+        fitting = frozenset({jwk_algorithm})
+    usable = fitting & allowed_algorithms
+    if not usable:
+        raise ValueError(f"none of its algorithms ({', '.join(sorted(fitting))}) is allowed")
+    return VerificationKey(kid=kid, key_type=str(key_type), algorithms=usable, public_key=public_key)
+
+
+def _public_key(key_type: object, entry: dict[str, Any]) -> tuple[PublicKey, frozenset[str]]:
+    try:
+        if key_type == "RSA":
+            rsa_key = RSAAlgorithm.from_jwk(entry)
+            if not isinstance(rsa_key, RSAPublicKey):
+                raise ValueError("not an RSA public key")
+            if rsa_key.key_size < MIN_RSA_BITS:
+                raise ValueError(f"RSA key of {rsa_key.key_size} bits, under {MIN_RSA_BITS}")
+            return rsa_key, _RSA_ALGORITHMS
+        if key_type == "EC":
+            algorithm = _EC_ALGORITHM_BY_CURVE.get(entry.get("crv"))  # type: ignore[arg-type]
+            if algorithm is None:
+                raise ValueError(f"unsupported curve {entry.get('crv')!r}")
+            ec_key = ECAlgorithm.from_jwk(entry)
+            if not isinstance(ec_key, EllipticCurvePublicKey):
+                raise ValueError("not an EC public key")
+            return ec_key, frozenset({algorithm})
+        if key_type == "OKP":
+            if entry.get("crv") not in _OKP_CURVES:
+                raise ValueError(f"unsupported curve {entry.get('crv')!r}")
+            okp_key = OKPAlgorithm.from_jwk(entry)
+            if not isinstance(okp_key, (Ed25519PublicKey, Ed448PublicKey)):
+                raise ValueError("not an EdDSA public key")
+            return okp_key, frozenset({"EdDSA"})
+    except (InvalidKeyError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"invalid {key_type} key ({error})") from None
+    raise ValueError(f"unsupported key type {str(key_type)[:16]!r}")

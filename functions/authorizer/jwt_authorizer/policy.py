@@ -1,0 +1,139 @@
+"""From a verified token to API Gateway's answer: the IAM policy and the authorizer context.
+
+API Gateway caches one authorizer result per token and reuses it for every route of the API for the TTL,
+so the policy is written for the whole stage, never for the one method that happened to come first: an
+Allow for everything in this API and stage, plus a Deny for each route whose scopes the token lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Route
+from .errors import TokenRejected
+
+_METHOD_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_.-]+)/(?P<method>[A-Z]+|\*)/(?P<path>[^\s]*)"
+)
+_PATH_PARAMETER = re.compile(r"\{[^/{}]+\}")
+
+#: API Gateway refuses authorizer results whose context is too large; keep well within it.
+MAX_CONTEXT_VALUE_CHARS = 1_024
+MAX_CONTEXT_CHARS = 4_096
+#: Claims placed first in the context, whatever their size budget leaves for the rest.
+_CORE_CONTEXT_KEYS = ("sub", "iss", "scope", "client_id")
+
+
+@dataclass(frozen=True)
+class MethodArn:
+    partition: str
+    region: str
+    account: str
+    api_id: str
+    stage: str
+    method: str
+    path: str
+
+    @classmethod
+    def parse(cls, value: object) -> MethodArn:
+        if not isinstance(value, str) or len(value) > 2_048:
+            raise TokenRejected("malformed_event", "the methodArn is missing or not a string")
+        match = _METHOD_ARN.fullmatch(value)
+        if match is None:
+            raise TokenRejected("malformed_event", "the methodArn is not an execute-api ARN")
+        return cls(**match.groupdict())
+
+    @property
+    def stage_prefix(self) -> str:
+        return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}"
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} /{self.path}"
+
+
+def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The token's scopes: `scope` (space-separated, RFC 8693/9068) and/or `scp` (string or array)."""
+    scopes: set[str] = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            scopes.update(value.split())
+        elif name == "scp" and isinstance(value, list) and all(isinstance(s, str) for s in value):
+            scopes.update(value)
+        else:
+            raise TokenRejected("invalid_scope_claim", f"'{name}' is not a string or list of strings")
+    return frozenset(scopes)
+
+
+def denied_routes(routes: Iterable[Route], scopes: frozenset[str]) -> list[Route]:
+    return [route for route in routes if not route.scopes <= scopes]
+
+
+def route_resource(stage_prefix: str, route: Route) -> str:
+    # Path parameters match any value: {id} and {proxy+} become the IAM wildcard.
+    path = _PATH_PARAMETER.sub("*", route.path.lstrip("/"))
+    return f"{stage_prefix}/{route.method}/{path}"
+
+
+def build_policy(method_arn: MethodArn, denied: Iterable[Route]) -> dict[str, Any]:
+    prefix = method_arn.stage_prefix
+    statements: list[dict[str, Any]] = [
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{prefix}/*/*"}
+    ]
+    deny_resources = sorted({route_resource(prefix, route) for route in denied})
+    if deny_resources:
+        statements.append({"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": deny_resources})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def client_id_of(claims: dict[str, Any]) -> str | None:
+    """The OAuth client the token was issued to: client_id (RFC 9068), cid (Okta) or azp (OIDC)."""
+    for name in ("client_id", "cid", "azp"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def build_context(claims: dict[str, Any], scopes: frozenset[str]) -> dict[str, str | int | float | bool]:
+    """The claims flattened to the string/number/boolean values API Gateway accepts, size-bounded."""
+    context: dict[str, str | int | float | bool] = {
+        "sub": str(claims["sub"]),
+        "iss": str(claims["iss"]),
+        "scope": " ".join(sorted(scopes)),
+    }
+    client_id = client_id_of(claims)
+    if client_id is not None:
+        context["client_id"] = client_id
+    budget = MAX_CONTEXT_CHARS - sum(len(k) + len(str(v)) for k, v in context.items())
+    omitted = False
+    for name, value in claims.items():
+        if name in context or name in _CORE_CONTEXT_KEYS or value is None:
+            continue
+        flat = _flatten(value)
+        cost = len(name) + len(str(flat))
+        if len(str(flat)) > MAX_CONTEXT_VALUE_CHARS or cost > budget:
+            omitted = True
+            continue
+        context[name] = flat
+        budget -= cost
+    if omitted:
+        context["context_truncated"] = True
+    return context
+
+
+def _flatten(value: Any) -> str | int | float | bool:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        # Lists of names are joined: groups, roles, audiences, permissions.
+        return ",".join(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

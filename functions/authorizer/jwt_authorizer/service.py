@@ -1,0 +1,135 @@
+"""The authorizer pipeline and its single error boundary."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .compact import bearer_token
+from .config import Route, Settings
+from .errors import TokenRejected, VerificationUnavailable
+from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
+from .policy import MethodArn, build_context, build_policy, denied_routes, scopes_of
+from .telemetry import Telemetry
+from .verify import TokenVerifier
+
+#: The only error text API Gateway turns into 401; anything else a TOKEN authorizer raises becomes 5xx.
+UNAUTHORIZED = "Unauthorized"
+
+
+class AuthorizerUnavailableError(Exception):
+    """Raised to API Gateway when the token could not be checked: it answers 5xx, never 401 or Allow."""
+
+
+class AuthorizerService:
+    def __init__(
+        self,
+        settings: Settings,
+        telemetry: Telemetry,
+        caches: Mapping[str, JwksCache],
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.caches = caches
+        self._telemetry = telemetry
+        self._verifier = TokenVerifier(settings, caches, now=now)
+        self._routes = settings.routes
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        telemetry: Telemetry,
+        fetcher: JsonFetcher | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+    ) -> AuthorizerService:
+        fetcher = fetcher or HttpJsonFetcher(clock=clock)
+        caches = {
+            issuer: JwksCache(
+                JwksLoader(issuer, fetcher, settings.algorithms, settings.jwks_uri, clock=clock),
+                issuer,
+                ttl=settings.jwks_cache_seconds,
+                cooldown=settings.jwks_cooldown_seconds,
+                max_stale=settings.jwks_max_stale_seconds,
+                clock=clock,
+                observer=telemetry,
+            )
+            for issuer in settings.issuers
+        }
+        return cls(settings, telemetry, caches, now=now)
+
+    def handle(self, event: object) -> dict[str, Any]:
+        """Answer API Gateway: the authorizer result, `Unauthorized` (401) or an unavailable error (5xx)."""
+        try:
+            return self.authorize(event)
+        except TokenRejected as rejection:
+            self._telemetry.rejected(rejection.reason, _rejection_fields(rejection), _route_of(event))
+            raise Exception(UNAUTHORIZED) from None  # noqa: TRY002 - API Gateway matches this exact text
+        except VerificationUnavailable as failure:
+            self._telemetry.unavailable(failure.issuer, failure.detail, _route_of(event))
+            raise AuthorizerUnavailableError("the token could not be checked") from None
+        except Exception:
+            self._telemetry.internal_error(_route_of(event))
+            raise AuthorizerUnavailableError("the token could not be checked") from None
+
+    def authorize(self, event: object) -> dict[str, Any]:
+        """The authorizer result for a TOKEN event; raises TokenRejected or VerificationUnavailable."""
+        if not isinstance(event, dict):
+            raise TokenRejected("malformed_event", "the event is not an object")
+        method_arn = MethodArn.parse(event.get("methodArn"))
+        token = bearer_token(event.get("authorizationToken"))
+        verified = self._verifier.verify(token)
+        scopes = scopes_of(verified.claims)
+        denied = denied_routes(self._routes, scopes)
+        if denied:
+            self._note_if_this_route_denied(method_arn, denied, verified.subject, scopes)
+        else:
+            self._telemetry.allowed()
+        return {
+            "principalId": verified.subject,
+            "policyDocument": build_policy(method_arn, denied),
+            "context": build_context(verified.claims, scopes),
+        }
+
+    def _note_if_this_route_denied(
+        self, method_arn: MethodArn, denied: list[Route], subject: str, scopes: frozenset[str]
+    ) -> None:
+        for route in denied:
+            if _route_matches(route, method_arn):
+                missing = sorted(route.scopes - scopes)
+                self._telemetry.route_denied(method_arn.route, subject, missing)
+                return
+        self._telemetry.allowed()
+
+    def reset(self) -> None:
+        for cache in self.caches.values():
+            cache.reset()
+
+
+def _route_matches(route: Route, method_arn: MethodArn) -> bool:
+    return route.method in ("*", method_arn.method) and (
+        _path_pattern(route.path).fullmatch(method_arn.path) is not None
+    )
+
+
+@functools.cache
+def _path_pattern(path: str) -> re.Pattern[str]:
+    # A path parameter matches one or more characters, as the Deny's IAM wildcard does.
+    return re.compile(re.sub(r"\\\{[^/{}]+\\\}", ".+", re.escape(path.lstrip("/"))))
+
+
+def _route_of(event: object) -> str | None:
+    if isinstance(event, dict):
+        try:
+            return MethodArn.parse(event.get("methodArn")).route
+        except TokenRejected:
+            return None
+    return None
+
+
+def _rejection_fields(rejection: TokenRejected) -> dict[str, object]:
+    return {"detail": rejection.detail} | rejection.fields

@@ -1,0 +1,102 @@
+"""Signing keys generated for the tests, and a minter for tokens signed with them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+ISSUER = "http://127.0.0.1:9/issuer"  # replaced by the JWKS server's own URL in most tests
+AUDIENCE = "api://messages"
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    private_key: Any
+    algorithm: str
+    jwk_extra: dict[str, Any] = field(default_factory=dict)
+
+    def public_jwk(self) -> dict[str, Any]:
+        public = self.private_key.public_key()
+        if isinstance(public, rsa.RSAPublicKey):
+            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm, **self.jwk_extra}
+
+
+def rsa_key(kid: str, bits: int = 2048, algorithm: str = "RS256") -> SigningKey:
+    return SigningKey(kid, rsa.generate_private_key(public_exponent=65537, key_size=bits), algorithm)
+
+
+def ec_key(kid: str, curve: ec.EllipticCurve | None = None, algorithm: str = "ES256") -> SigningKey:
+    return SigningKey(kid, ec.generate_private_key(curve or ec.SECP256R1()), algorithm)
+
+
+def ed25519_key(kid: str) -> SigningKey:
+    return SigningKey(kid, ed25519.Ed25519PrivateKey.generate(), "EdDSA")
+
+
+def jwks_of(*keys: SigningKey) -> dict[str, Any]:
+    return {"keys": [key.public_jwk() for key in keys]}
+
+
+def claims_for(issuer: str, now: float | None = None, **overrides: Any) -> dict[str, Any]:
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": "user-123",
+        "aud": AUDIENCE,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + 300,
+        "scope": "messages:read",
+        "client_id": "client-abc",
+        "jti": "token-1",
+    }
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not _REMOVE}
+
+
+class _Remove:
+    def __repr__(self) -> str:
+        return "REMOVE"
+
+
+#: Pass as a claim or header value to leave it out of the token.
+REMOVE: Any = _Remove()
+_REMOVE = REMOVE
+
+
+def mint(key: SigningKey, claims: dict[str, Any], algorithm: str | None = None, **header: Any) -> str:
+    headers = {"kid": key.kid, "typ": "JWT", **header}
+    headers = {name: value for name, value in headers.items() if value is not REMOVE}
+    return jwt.encode(claims, key.private_key, algorithm=algorithm or key.algorithm, headers=headers)
+
+
+def b64url(data: bytes | str) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def b64url_json(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")))
+
+
+def raw_token(header: Any, claims: Any, signature: bytes = b"sig") -> str:
+    """A token assembled by hand, for shapes no library will produce."""
+    return f"{b64url_json(header)}.{b64url_json(claims)}.{b64url(signature)}"
+
+
+def split(token: str) -> tuple[str, str, str]:
+    header, payload, signature = token.split(".")
+    return header, payload, signature
