@@ -100,3 +100,13 @@ def raw_token(header: Any, claims: Any, signature: bytes = b"sig") -> str:
 def split(token: str) -> tuple[str, str, str]:
     header, payload, signature = token.split(".")
     return header, payload, signature
+
+
+def sign_raw(key: SigningKey, header: Any, claims: Any, algorithm: str | None = None) -> str:
+    """Sign any header and claims as given, for shapes PyJWT refuses to produce (odd kid, iss, b64)."""
+    from jwt.algorithms import get_default_algorithms
+
+    signing_input = f"{b64url_json(header)}.{b64url_json(claims)}"
+    implementation = get_default_algorithms()[algorithm or key.algorithm]
+    signature = implementation.sign(signing_input.encode(), key.private_key)
+    return f"{signing_input}.{b64url(signature)}"

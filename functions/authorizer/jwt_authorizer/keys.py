@@ -110,29 +110,33 @@ def parse_jwk(entry: object, allowed_algorithms: frozenset[str]) -> Verification
 
 
 def _public_key(key_type: object, entry: dict[str, Any]) -> tuple[PublicKey, frozenset[str]]:
-    try:
-        if key_type == "RSA":
-            rsa_key = RSAAlgorithm.from_jwk(entry)
-            if not isinstance(rsa_key, RSAPublicKey):
-                raise ValueError("not an RSA public key")
-            if rsa_key.key_size < MIN_RSA_BITS:
-                raise ValueError(f"RSA key of {rsa_key.key_size} bits, under {MIN_RSA_BITS}")
-            return rsa_key, _RSA_ALGORITHMS
-        if key_type == "EC":
-            algorithm = _EC_ALGORITHM_BY_CURVE.get(entry.get("crv"))  # type: ignore[arg-type]
-            if algorithm is None:
-                raise ValueError(f"unsupported curve {entry.get('crv')!r}")
-            ec_key = ECAlgorithm.from_jwk(entry)
-            if not isinstance(ec_key, EllipticCurvePublicKey):
-                raise ValueError("not an EC public key")
-            return ec_key, frozenset({algorithm})
-        if key_type == "OKP":
-            if entry.get("crv") not in _OKP_CURVES:
-                raise ValueError(f"unsupported curve {entry.get('crv')!r}")
-            okp_key = OKPAlgorithm.from_jwk(entry)
-            if not isinstance(okp_key, (Ed25519PublicKey, Ed448PublicKey)):
-                raise ValueError("not an EdDSA public key")
-            return okp_key, frozenset({"EdDSA"})
-    except (InvalidKeyError, TypeError, KeyError, AttributeError) as error:
-        raise ValueError(f"invalid {key_type} key ({error})") from None
+    if key_type == "RSA":
+        rsa_key = _from_jwk(RSAAlgorithm, entry)
+        if not isinstance(rsa_key, RSAPublicKey):
+            raise ValueError("not an RSA public key")
+        if rsa_key.key_size < MIN_RSA_BITS:
+            raise ValueError(f"RSA key of {rsa_key.key_size} bits, under {MIN_RSA_BITS}")
+        return rsa_key, _RSA_ALGORITHMS
+    if key_type == "EC":
+        algorithm = _EC_ALGORITHM_BY_CURVE.get(entry.get("crv"))  # type: ignore[arg-type]
+        if algorithm is None:
+            raise ValueError(f"unsupported curve {str(entry.get('crv'))[:16]!r}")
+        ec_key = _from_jwk(ECAlgorithm, entry)
+        if not isinstance(ec_key, EllipticCurvePublicKey):
+            raise ValueError("not an EC public key")
+        return ec_key, frozenset({algorithm})
+    if key_type == "OKP":
+        if entry.get("crv") not in _OKP_CURVES:
+            raise ValueError(f"unsupported curve {str(entry.get('crv'))[:16]!r}")
+        okp_key = _from_jwk(OKPAlgorithm, entry)
+        if not isinstance(okp_key, (Ed25519PublicKey, Ed448PublicKey)):
+            raise ValueError("not an EdDSA public key")
+        return okp_key, frozenset({"EdDSA"})
     raise ValueError(f"unsupported key type {str(key_type)[:16]!r}")
+
+
+def _from_jwk(algorithm: type[Algorithm], entry: dict[str, Any]) -> object:
+    try:
+        return algorithm.from_jwk(entry)
+    except (InvalidKeyError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"invalid {entry.get('kty')} key ({error})") from None

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from jwt_authorizer.errors import JwksFetchError
+from jwt_authorizer.keys import parse_jwk, parse_jwks
+from tests.support.tokens import SigningKey, ec_key, jwks_of, rsa_key
+
+ALL = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+def without(jwk: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in jwk.items() if name not in names}
+
+
+def test_an_rsa_key_without_alg_may_verify_every_allowed_rsa_algorithm(rsa_signing_key: SigningKey) -> None:
+    key = parse_jwk(without(rsa_signing_key.public_jwk(), "alg"), ALL)
+    assert (key.kid, key.key_type) == ("rsa-1", "RSA")
+    assert key.algorithms == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+
+
+def test_the_jwk_alg_pins_the_key_to_that_algorithm(rsa_signing_key: SigningKey) -> None:
+    assert parse_jwk(rsa_signing_key.public_jwk(), ALL).algorithms == {"RS256"}
+
+
+def test_the_configured_allow_list_limits_what_a_key_verifies(rsa_signing_key: SigningKey) -> None:
+    jwk = without(rsa_signing_key.public_jwk(), "alg")
+    assert parse_jwk(jwk, frozenset({"PS256", "ES256"})).algorithms == {"PS256"}
+
+
+@pytest.mark.parametrize(
+    ("curve", "algorithm"),
+    [(ec.SECP256R1(), "ES256"), (ec.SECP384R1(), "ES384"), (ec.SECP521R1(), "ES512")],
+)
+def test_an_ec_key_verifies_only_the_algorithm_of_its_curve(curve: ec.EllipticCurve, algorithm: str) -> None:
+    jwk = without(ec_key("ec", curve, algorithm).public_jwk(), "alg")
+    assert parse_jwk(jwk, ALL).algorithms == {algorithm}
+
+
+def test_an_ed25519_key_verifies_eddsa(ed25519_signing_key: SigningKey) -> None:
+    assert parse_jwk(ed25519_signing_key.public_jwk(), ALL).algorithms == {"EdDSA"}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"kid": None}, "no 'kid'"),
+        ({"kid": ""}, "no 'kid'"),
+        ({"kid": 7}, "no 'kid'"),
+        ({"use": "enc"}, "'use' is 'enc'"),
+        ({"key_ops": ["encrypt"]}, "'key_ops' does not allow 'verify'"),
+        ({"alg": "ES256"}, "'alg' 'ES256' does not fit a RSA key"),
+        ({"alg": "HS256"}, "'alg' 'HS256' does not fit a RSA key"),
+        ({"alg": "none"}, "'alg' 'none' does not fit a RSA key"),
+        ({"kty": "oct"}, "unsupported key type 'oct'"),
+        ({"kty": None}, "unsupported key type"),
+        ({"n": "!!!"}, "invalid RSA key"),
+        ({"n": 12}, "invalid RSA key"),
+        ({"d": "AQAB"}, "private key material"),
+    ],
+)
+def test_unusable_keys_are_refused_with_a_reason(
+    rsa_signing_key: SigningKey, change: dict[str, Any], problem: str
+) -> None:
+    jwk = {**rsa_signing_key.public_jwk(), **change}
+    jwk = {name: value for name, value in jwk.items() if value is not None}
+    with pytest.raises(ValueError) as raised:  # noqa: PT011 - the message is checked below
+        parse_jwk(jwk, ALL)
+    assert problem in str(raised.value)
+
+
+def test_rsa_keys_under_2048_bits_are_refused(weak_rsa_key: SigningKey) -> None:
+    with pytest.raises(ValueError, match="RSA key of 1024 bits, under 2048"):
+        parse_jwk(weak_rsa_key.public_jwk(), ALL)
+
+
+def test_a_key_whose_algorithms_are_all_disallowed_is_refused(ec_signing_key: SigningKey) -> None:
+    with pytest.raises(ValueError, match=r"none of its algorithms \(ES256\) is allowed"):
+        parse_jwk(ec_signing_key.public_jwk(), frozenset({"RS256"}))
+
+
+def test_a_jwks_keeps_usable_keys_and_lists_the_skipped_ones(
+    rsa_signing_key: SigningKey, weak_rsa_key: SigningKey, ec_signing_key: SigningKey
+) -> None:
+    parsed = parse_jwks(jwks_of(rsa_signing_key, weak_rsa_key, ec_signing_key), frozenset({"RS256"}))
+    assert sorted(parsed.keys) == ["rsa-1"]
+    assert [line.split(":")[0] for line in parsed.skipped] == [
+        "key #1 (kid 'rsa-weak')",
+        "key #2 (kid 'ec-1')",
+    ]
+
+
+def test_keys_sharing_a_kid_are_all_kept(rsa_signing_key: SigningKey, ec_signing_key: SigningKey) -> None:
+    twin = {**ec_signing_key.public_jwk(), "kid": "rsa-1"}
+    parsed = parse_jwks({"keys": [rsa_signing_key.public_jwk(), twin]}, ALL)
+    assert [key.key_type for key in parsed.keys["rsa-1"]] == ["RSA", "EC"]
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ([], "not a JSON object with a 'keys' array"),
+        ({"keys": {}}, "not a JSON object with a 'keys' array"),
+        ({}, "not a JSON object with a 'keys' array"),
+        ({"keys": []}, "the 'keys' array is empty"),
+        ({"keys": [{"kty": "oct", "kid": "x", "k": "c2VjcmV0"}]}, "no usable signing key"),
+        ({"keys": [{}] * 101}, "more than 100"),
+    ],
+)
+def test_a_jwks_without_any_usable_key_is_a_fetch_failure(document: object, problem: str) -> None:
+    with pytest.raises(JwksFetchError) as raised:
+        parse_jwks(document, ALL)
+    assert problem in str(raised.value)
+
+
+def test_a_parsed_key_verifies_signatures_of_its_algorithm_only() -> None:
+    signing = rsa_key("k")
+    key = parse_jwk(signing.public_jwk(), ALL)
+    message = b"header.payload"
+    from jwt.algorithms import RSAAlgorithm
+
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(message, signing.private_key)
+    assert key.verify("RS256", message, signature)
+    assert not key.verify("RS256", message + b"x", signature)
+    assert not key.verify("PS256", message, signature)
+    assert not key.verify("RS256", message, signature[:-1])

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jwt_authorizer.config import Route, parse_route_scopes
+from jwt_authorizer.errors import TokenRejected
+from jwt_authorizer.policy import (
+    MAX_CONTEXT_CHARS,
+    MethodArn,
+    build_context,
+    build_policy,
+    denied_routes,
+    scopes_of,
+)
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/messages"
+STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
+ROUTES = parse_route_scopes(
+    '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"],'
+    ' "DELETE /messages/{id}": ["messages:write", "messages:admin"], "* /admin/{proxy+}": ["admin"]}'
+)
+
+
+def test_a_method_arn_is_split_into_its_parts() -> None:
+    arn = MethodArn.parse("arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1/POST/a/b/c")
+    assert arn == MethodArn("aws-cn", "cn-north-1", "123456789012", "abc", "prod-1", "POST", "a/b/c")
+    assert arn.route == "POST /a/b/c"
+    assert arn.stage_prefix == "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        7,
+        "",
+        "arn:aws:lambda:eu-west-1:123456789012:function:x",
+        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev",
+        "arn:aws:execute-api:eu-west-1:1234:abc/dev/GET/x",
+        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev/get/x",
+        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev/GET/x y",
+        "arn:aws:execute-api:eu-west-1:123456789012:a*c/dev/GET/x",
+        ARN + "/" + "x" * 2_048,
+    ],
+)
+def test_a_malformed_method_arn_is_rejected(value: object) -> None:
+    with pytest.raises(TokenRejected) as raised:
+        MethodArn.parse(value)
+    assert raised.value.reason == "malformed_event"
+
+
+@pytest.mark.parametrize(
+    ("claims", "scopes"),
+    [
+        ({"scope": "messages:read  messages:write"}, {"messages:read", "messages:write"}),
+        ({"scp": "messages:read"}, {"messages:read"}),
+        ({"scp": ["messages:read", "messages:write"]}, {"messages:read", "messages:write"}),
+        ({"scope": "a", "scp": ["b"]}, {"a", "b"}),
+        ({}, set()),
+        ({"scope": ""}, set()),
+    ],
+)
+def test_scopes_come_from_scope_and_scp(claims: dict[str, Any], scopes: set[str]) -> None:
+    assert scopes_of(claims) == scopes
+
+
+@pytest.mark.parametrize("claims", [{"scope": ["a"]}, {"scope": 1}, {"scp": [1]}, {"scp": {"a": 1}}])
+def test_a_malformed_scope_claim_rejects_the_token(claims: dict[str, Any]) -> None:
+    with pytest.raises(TokenRejected) as raised:
+        scopes_of(claims)
+    assert raised.value.reason == "invalid_scope_claim"
+
+
+def test_a_route_requires_all_of_its_scopes_compared_as_exact_tokens() -> None:
+    assert denied_routes(ROUTES, frozenset({"messages:read", "messages:write", "admin"})) == [ROUTES[2]]
+    assert denied_routes(ROUTES, frozenset({"messages:Read", "messages"})) == list(ROUTES)
+
+
+def test_a_token_with_every_scope_gets_an_allow_for_the_whole_stage_only() -> None:
+    assert build_policy(MethodArn.parse(ARN), []) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"}],
+    }
+
+
+def test_routes_whose_scopes_the_token_lacks_are_denied_on_top_of_the_stage_allow() -> None:
+    denied = denied_routes(ROUTES, frozenset({"messages:read"}))
+    assert build_policy(MethodArn.parse(ARN), denied) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"},
+            {
+                "Action": "execute-api:Invoke",
+                "Effect": "Deny",
+                "Resource": [
+                    f"{STAGE}/*/admin/*",
+                    f"{STAGE}/DELETE/messages/*",
+                    f"{STAGE}/POST/messages",
+                ],
+            },
+        ],
+    }
+
+
+def test_the_policy_is_the_same_whichever_route_came_first() -> None:
+    # API Gateway reuses the cached result for every route, so it must not depend on the methodArn's route.
+    denied = [Route("POST", "/messages", frozenset({"messages:write"}))]
+    first = build_policy(MethodArn.parse(ARN), denied)
+    other_route = build_policy(MethodArn.parse(f"{STAGE}/POST/messages"), denied)
+    assert first == other_route
+
+
+def test_the_policy_never_names_another_api_or_stage() -> None:
+    policy = build_policy(MethodArn.parse(ARN), denied_routes(ROUTES, frozenset()))
+    resources = [policy["Statement"][0]["Resource"], *policy["Statement"][1]["Resource"]]
+    assert all(resource.startswith(f"{STAGE}/") for resource in resources)
+
+
+def test_the_context_flattens_claims_to_scalars() -> None:
+    claims = {
+        "iss": "https://issuer.example.com/",
+        "sub": "user-123",
+        "aud": ["api://a", "api://b"],
+        "scp": ["messages:write", "messages:read"],
+        "cid": "okta-client",
+        "exp": 1_800_000_300,
+        "auth_time": 1.5,
+        "email_verified": True,
+        "cognito:groups": ["admins", "readers"],
+        "realm_access": {"roles": ["r1"]},
+        "mixed": [1, "a"],
+        "nothing": None,
+    }
+    assert build_context(claims, scopes_of(claims)) == {
+        "sub": "user-123",
+        "iss": "https://issuer.example.com/",
+        "scope": "messages:read messages:write",
+        "client_id": "okta-client",
+        "aud": "api://a,api://b",
+        "scp": "messages:write,messages:read",
+        "cid": "okta-client",
+        "exp": 1_800_000_300,
+        "auth_time": 1.5,
+        "email_verified": True,
+        "cognito:groups": "admins,readers",
+        "realm_access": '{"roles":["r1"]}',
+        "mixed": '[1,"a"]',
+    }
+
+
+@pytest.mark.parametrize(
+    ("claims", "client_id"),
+    [
+        ({"client_id": "c1", "cid": "c2", "azp": "c3"}, "c1"),
+        ({"cid": "c2", "azp": "c3"}, "c2"),
+        ({"azp": "c3"}, "c3"),
+        ({"client_id": 5}, None),
+    ],
+)
+def test_client_id_comes_from_client_id_cid_or_azp(claims: dict[str, Any], client_id: str | None) -> None:
+    context = build_context({"sub": "s", "iss": "i", **claims}, frozenset())
+    assert context.get("client_id") == client_id
+
+
+def test_the_context_is_bounded_and_says_when_claims_were_left_out() -> None:
+    claims: dict[str, Any] = {"sub": "s", "iss": "i", "huge": "x" * 5_000}
+    claims |= {f"claim{index}": "y" * 500 for index in range(20)}
+    context = build_context(claims, frozenset())
+    assert "huge" not in context
+    assert context["context_truncated"] is True
+    assert sum(len(key) + len(str(value)) for key, value in context.items()) <= MAX_CONTEXT_CHARS + 30
+    assert all(isinstance(value, (str, int, float, bool)) for value in context.values())
+
+
+def test_claims_cannot_overwrite_the_derived_context_keys() -> None:
+    claims = {"sub": "s", "iss": "i", "scp": ["a"], "client_id": ["not", "a", "string"], "azp": "real"}
+    context = build_context(claims, scopes_of(claims))
+    assert (context["scope"], context["client_id"]) == ("a", "real")

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import TokenRejected
+from jwt_authorizer.jwks import JwksCache
+from jwt_authorizer.keys import parse_jwks
+from jwt_authorizer.verify import TokenVerifier
+from tests.support.clock import FakeClock
+from tests.support.tokens import (
+    AUDIENCE,
+    REMOVE,
+    SigningKey,
+    b64url,
+    b64url_json,
+    claims_for,
+    jwks_of,
+    mint,
+    sign_raw,
+    split,
+)
+
+ISSUER = "https://issuer.example.com/"
+NOW = 1_800_000_000.0
+
+
+def verifier_for(*keys: SigningKey, algorithms: str = "RS256,PS256,ES256,EdDSA", **env: str) -> TokenVerifier:
+    settings = Settings.from_env({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": algorithms, **env})
+    document = jwks_of(*keys)
+    cache = JwksCache(
+        lambda: parse_jwks(document, settings.algorithms).keys,
+        ISSUER,
+        ttl=600,
+        cooldown=30,
+        max_stale=3600,
+        clock=FakeClock(),
+    )
+    return TokenVerifier(settings, {ISSUER: cache}, now=lambda: NOW)
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    return claims_for(ISSUER, now=NOW, **overrides)
+
+
+def rejection(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(TokenRejected) as raised:
+        verifier.verify(token)
+    return raised.value.reason
+
+
+@pytest.fixture
+def verifier(rsa_signing_key: SigningKey) -> TokenVerifier:
+    return verifier_for(rsa_signing_key)
+
+
+def test_a_valid_token_yields_its_claims_kid_and_algorithm(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey
+) -> None:
+    verified = verifier.verify(mint(rsa_signing_key, claims()))
+    assert verified.claims == claims()
+    assert (verified.kid, verified.algorithm, verified.subject, verified.issuer) == (
+        "rsa-1",
+        "RS256",
+        "user-123",
+        ISSUER,
+    )
+
+
+@pytest.mark.parametrize("fixture", ["ec_signing_key", "ed25519_signing_key"])
+def test_ec_and_eddsa_tokens_verify_when_allowed(fixture: str, request: pytest.FixtureRequest) -> None:
+    key: SigningKey = request.getfixturevalue(fixture)
+    assert verifier_for(key).verify(mint(key, claims())).subject == "user-123"
+
+
+def test_ps256_verifies_with_an_rsa_key_published_without_alg(rsa_signing_key: SigningKey) -> None:
+    document = {"keys": [{k: v for k, v in rsa_signing_key.public_jwk().items() if k != "alg"}]}
+    settings = Settings.from_env({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": "RS256,PS256"})
+    cache = JwksCache(
+        lambda: parse_jwks(document, settings.algorithms).keys, ISSUER, ttl=600, cooldown=30, max_stale=0
+    )
+    verifier = TokenVerifier(settings, {ISSUER: cache}, now=lambda: NOW)
+    assert verifier.verify(mint(rsa_signing_key, claims(), algorithm="PS256")).algorithm == "PS256"
+
+
+# Header ------------------------------------------------------------------------------------------------
+
+
+def test_an_algorithm_outside_the_allow_list_is_rejected(rsa_signing_key: SigningKey) -> None:
+    verifier = verifier_for(rsa_signing_key, algorithms="ES256")
+    assert rejection(verifier, mint(rsa_signing_key, claims())) == "algorithm_not_allowed"
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "HS256", "HS384", "HS512", "rs256", "", None, 1])
+def test_none_symmetric_and_odd_algorithms_are_never_accepted(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, alg: object
+) -> None:
+    _, payload, signature = split(mint(rsa_signing_key, claims()))
+    forged_header = b64url_json({"alg": alg, "kid": "rsa-1"})
+    assert rejection(verifier, f"{forged_header}.{payload}.{signature}") == "algorithm_not_allowed"
+
+
+def test_hs256_signed_with_the_public_key_is_rejected(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey
+) -> None:
+    public_pem = rsa_signing_key.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = f"{b64url_json({'alg': 'HS256', 'kid': 'rsa-1'})}.{b64url_json(claims())}"
+    mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    assert rejection(verifier, f"{signing_input}.{b64url(mac)}") == "algorithm_not_allowed"
+
+
+def test_an_algorithm_that_does_not_fit_the_key_is_rejected(rsa_signing_key: SigningKey) -> None:
+    # The JWK says RS256; a PS256 signature by the same private key must not be accepted.
+    verifier = verifier_for(rsa_signing_key, algorithms="RS256,PS256")
+    token = mint(rsa_signing_key, claims(), algorithm="PS256")
+    assert rejection(verifier, token) == "algorithm_mismatch"
+
+
+@pytest.mark.parametrize("kid", [REMOVE, "", 7, None, ["rsa-1"], "k" * 257])
+def test_a_token_needs_a_string_kid(verifier: TokenVerifier, rsa_signing_key: SigningKey, kid: Any) -> None:
+    header = {"alg": "RS256"} if kid is REMOVE else {"alg": "RS256", "kid": kid}
+    assert rejection(verifier, sign_raw(rsa_signing_key, header, claims())) == "missing_kid"
+
+
+def test_an_unknown_kid_is_rejected(verifier: TokenVerifier, rotated_rsa_key: SigningKey) -> None:
+    assert rejection(verifier, mint(rotated_rsa_key, claims())) == "unknown_kid"
+
+
+@pytest.mark.parametrize("header", [{"crit": ["exp"]}, {"crit": ["b64"], "b64": False}, {"b64": True}])
+def test_critical_header_extensions_are_rejected(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, header: dict[str, Any]
+) -> None:
+    token = sign_raw(rsa_signing_key, {"alg": "RS256", "kid": "rsa-1", **header}, claims())
+    assert rejection(verifier, token) == "unsupported_header"
+
+
+def test_key_locations_named_by_the_token_are_ignored(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, rotated_rsa_key: SigningKey
+) -> None:
+    # The attacker signs with their own key and points at it every way JOSE allows.
+    attacker = SigningKey("rsa-1", rotated_rsa_key.private_key, "RS256")
+    token = mint(
+        attacker,
+        claims(),
+        jku="http://127.0.0.1:1/jwks",
+        x5u="http://127.0.0.1:1/cert",
+        jwk=attacker.public_jwk(),
+        x5c=["MIIB"],
+    )
+    assert rejection(verifier, token) == "invalid_signature"
+
+
+# Signature ---------------------------------------------------------------------------------------------
+
+
+def test_a_tampered_payload_is_rejected(verifier: TokenVerifier, rsa_signing_key: SigningKey) -> None:
+    header, _, signature = split(mint(rsa_signing_key, claims()))
+    tampered = b64url_json(claims(sub="admin"))
+    assert rejection(verifier, f"{header}.{tampered}.{signature}") == "invalid_signature"
+
+
+def test_a_signature_lifted_from_another_token_is_rejected(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey
+) -> None:
+    header, payload, _ = split(mint(rsa_signing_key, claims(sub="victim")))
+    *_, other_signature = split(mint(rsa_signing_key, claims(sub="attacker")))
+    assert rejection(verifier, f"{header}.{payload}.{other_signature}") == "invalid_signature"
+
+
+# Claims ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"iss": "https://issuer.example.com"}, "untrusted_issuer"),
+        ({"iss": "https://ISSUER.example.com/"}, "untrusted_issuer"),
+        ({"iss": "https://evil.example.com/"}, "untrusted_issuer"),
+        ({"iss": REMOVE}, "untrusted_issuer"),
+        ({"iss": ["https://issuer.example.com/"]}, "untrusted_issuer"),
+        ({"exp": REMOVE}, "missing_exp"),
+        ({"exp": NOW - 30}, "token_expired"),
+        ({"exp": NOW - 31}, "token_expired"),
+        ({"exp": str(int(NOW + 300))}, "invalid_exp"),
+        ({"exp": None}, "invalid_exp"),
+        ({"exp": True}, "invalid_exp"),
+        ({"exp": -1}, "invalid_exp"),
+        ({"exp": 10**30}, "invalid_exp"),
+        ({"exp": 1e300}, "invalid_exp"),
+        ({"nbf": NOW + 31}, "token_not_yet_valid"),
+        ({"nbf": "0"}, "invalid_nbf"),
+        ({"iat": NOW + 31}, "token_issued_in_future"),
+        ({"iat": [NOW]}, "invalid_iat"),
+        ({"aud": "api://other"}, "invalid_audience"),
+        ({"aud": ["api://other", "api://another"]}, "invalid_audience"),
+        ({"aud": []}, "invalid_audience"),
+        ({"aud": ""}, "invalid_audience"),
+        ({"aud": REMOVE}, "invalid_audience"),
+        ({"aud": [AUDIENCE, 7]}, "invalid_audience"),
+        ({"aud": {"aud": AUDIENCE}}, "invalid_audience"),
+        ({"aud": AUDIENCE.upper()}, "invalid_audience"),
+        ({"sub": REMOVE}, "missing_sub"),
+        ({"sub": ""}, "missing_sub"),
+        ({"sub": 123}, "missing_sub"),
+    ],
+)
+def test_claims_are_checked(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, overrides: dict[str, Any], reason: str
+) -> None:
+    token = sign_raw(rsa_signing_key, {"alg": "RS256", "kid": "rsa-1"}, claims(**overrides))
+    assert rejection(verifier, token) == reason
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": NOW - 29},  # within the 30 s leeway
+        {"exp": NOW + 1.5},  # fractional NumericDates are numbers too
+        {"nbf": NOW + 30},
+        {"iat": NOW + 30},
+        {"nbf": REMOVE, "iat": REMOVE},
+        {"aud": ["api://other", AUDIENCE]},
+    ],
+)
+def test_valid_edge_cases_are_accepted(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, overrides: dict[str, Any]
+) -> None:
+    assert verifier.verify(mint(rsa_signing_key, claims(**overrides))).subject == "user-123"
+
+
+def test_the_leeway_is_configurable(rsa_signing_key: SigningKey) -> None:
+    verifier = verifier_for(rsa_signing_key, LEEWAY_SECONDS="0")
+    assert rejection(verifier, mint(rsa_signing_key, claims(exp=NOW))) == "token_expired"
+    assert verifier.verify(mint(rsa_signing_key, claims(exp=NOW + 1))).subject == "user-123"
+
+
+def test_a_rejection_carries_the_unverified_kid_issuer_and_subject_for_the_logs(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey
+) -> None:
+    with pytest.raises(TokenRejected) as raised:
+        verifier.verify(mint(rsa_signing_key, claims(exp=NOW - 100)))
+    assert raised.value.fields == {"kid": "rsa-1", "iss": ISSUER, "sub": "user-123"}
