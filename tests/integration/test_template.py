@@ -1,0 +1,487 @@
+"""template.yaml, translated offline by aws-sam-translator and linted by cfn-lint: the wiring of the stack.
+
+The translation is what `sam deploy` hands CloudFormation, so these tests read the API Gateway definition
+(OpenAPI body, authorizer, gateway responses) and the Lambda functions as they will really be created.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.api import lint
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+from jwt_authorizer.compact import bearer_token
+from jwt_authorizer.config import Route, Settings, parse_route_scopes
+from jwt_authorizer.errors import TokenRejected
+from messages_api.identity import RouteScopes
+from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
+from tests.support.tokens import AUDIENCE, claims_for, mint, rsa_key
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+PROVIDER = {"IssuerUrl": "https://issuer.example.com", "Audience": AUDIENCE}
+FUNCTIONS = ("AuthorizerFunction", "PublicFunction", "ProtectedFunction")
+
+
+@cache
+def source() -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
+    return template
+
+
+def translate(**parameters: str) -> dict[str, Any]:
+    """The CloudFormation template `sam deploy` would create, for these parameter values."""
+    template = copy.deepcopy(source())
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # What `sam package` does: the local code folder becomes an uploaded S3 object.
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}"
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    translated: dict[str, Any] = translator.translate(
+        template,
+        parameter_values={**PROVIDER, **parameters},
+        get_managed_policy_map=lambda: {},  # the template names no managed policy
+    )
+    return translated
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict[str, Any]:
+    return translate()
+
+
+def resources_of_type(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in stack["Resources"].items() if r["Type"] == resource_type}
+
+
+def openapi(stack: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = stack["Resources"]["MessagesApi"]["Properties"]["Body"]
+    return body
+
+
+def jwt_authorizer(stack: dict[str, Any]) -> dict[str, Any]:
+    scheme: dict[str, Any] = openapi(stack)["components"]["securitySchemes"]["JwtAuthorizer"]
+    return scheme
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> Any:
+    """Ref and Fn::Sub over parameters, as CloudFormation will resolve them at deploy time."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m[1]], value["Fn::Sub"])
+    return value
+
+
+def environment(stack: dict[str, Any], function: str, **parameters: str) -> dict[str, str]:
+    defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
+    values = defaults | PROVIDER | parameters | {"AWS::StackName": "messages", "AWS::Region": "us-east-1"}
+    variables = stack["Resources"][function]["Properties"]["Environment"]["Variables"]
+    return {name: resolve(value, values) for name, value in variables.items()}
+
+
+# Lint ----------------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing_in_the_template() -> None:
+    matches = lint(TEMPLATE_PATH.read_text(), regions=["us-east-1", "eu-west-1"])
+
+    assert [str(match) for match in matches] == []
+
+
+def test_the_template_translates_with_only_the_provider_given() -> None:
+    stack = translate()
+
+    assert set(resources_of_type(stack, "AWS::Lambda::Function")) == set(FUNCTIONS)
+    assert set(resources_of_type(stack, "AWS::ApiGateway::RestApi")) == {"MessagesApi"}
+
+
+# The authorizer on the API -------------------------------------------------------------------------------
+
+
+def test_the_api_uses_the_token_authorizer_on_the_authorization_header(stack: dict[str, Any]) -> None:
+    scheme = jwt_authorizer(stack)
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert scheme["x-amazon-apigateway-authtype"] == "custom"
+    assert authorizer["type"] == "token"
+    assert authorizer["authorizerUri"]["Fn::Sub"][1] == {
+        "__FunctionArn__": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    }
+
+
+@pytest.mark.parametrize(("ttl", "expected"), [(None, 300), ("0", 0), ("60", 60), ("3600", 3600)])
+def test_the_authorizer_result_cache_ttl_comes_from_the_parameter(ttl: str | None, expected: int) -> None:
+    stack = translate() if ttl is None else translate(AuthorizerCacheTtl=ttl)
+
+    ttl_seconds = jwt_authorizer(stack)["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"]
+
+    # CloudFormation hands parameter values to the transform as strings; API Gateway reads "60" as 60.
+    assert int(ttl_seconds) == expected
+
+
+def test_the_cache_ttl_parameter_is_bounded_as_api_gateway_is(stack: dict[str, Any]) -> None:
+    parameter = stack["Parameters"]["AuthorizerCacheTtl"]
+
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (
+        "Number",
+        300,
+        0,
+        3600,
+    )
+
+
+@pytest.fixture(scope="module")
+def validation_expression(stack: dict[str, Any]) -> re.Pattern[str]:
+    return re.compile(jwt_authorizer(stack)["x-amazon-apigateway-authorizer"]["identityValidationExpression"])
+
+
+def test_the_validation_expression_accepts_a_bearer_jwt_in_any_case(
+    validation_expression: re.Pattern[str],
+) -> None:
+    token = mint(rsa_key("validation"), claims_for("https://issuer.example.com"))
+
+    for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+        assert validation_expression.fullmatch(f"{scheme} {token}")
+        assert validation_expression.search(f"{scheme} {token}")  # anchored either way
+
+
+REFUSED = [
+    "Basic dXNlcjpwYXNzd29yZA==",
+    "Basic a.b.c",
+    "Digest username=a.b.c",
+    "Token a.b.c",
+    "a.b.c",
+    "Bearer",
+    "Bearer ",
+    "Bearer a.b",
+    "Bearer a.b.c.d",
+    "Bearer a..c",
+    "Bearer .b.c",
+    "Bearer  a.b.c",
+    "Bearer\ta.b.c",
+    " Bearer a.b.c",
+    "Bearer a.b.c ",
+    "Bearer a.b.c, Bearer a.b.c",
+    "Bearer a+b.c.d",
+    "Bearer a/b.c.d",
+    "Bearer a.b.c=",
+    "Bearer a.b.c\n",
+    "Bearerx a.b.c",
+    "",
+]
+
+
+@pytest.mark.parametrize("header", REFUSED)
+def test_the_validation_expression_refuses_everything_but_a_bearer_jwt(
+    validation_expression: re.Pattern[str], header: str
+) -> None:
+    assert validation_expression.fullmatch(header) is None
+    assert validation_expression.search(header) is None or header.endswith("\n")
+
+
+@pytest.mark.parametrize("header", [*REFUSED, "Bearer a.b.c", "bearer x-_.y-_.z-_"])
+def test_the_validation_expression_agrees_with_the_authorizers_own_parser(
+    validation_expression: re.Pattern[str], header: str
+) -> None:
+    try:
+        bearer_token(header)
+        parsed = True
+    except TokenRejected:
+        parsed = False
+
+    assert (validation_expression.fullmatch(header) is not None) is parsed
+
+
+def test_the_sample_authorizer_event_passes_the_validation_expression(
+    validation_expression: re.Pattern[str],
+) -> None:
+    assert validation_expression.fullmatch(load_event("authorizer-token.json")["authorizationToken"])
+
+
+def test_api_gateway_may_invoke_the_authorizer_only_for_this_api(stack: dict[str, Any]) -> None:
+    permission = stack["Resources"]["MessagesApiJwtAuthorizerAuthorizerPermission"]["Properties"]
+
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["SourceArn"]["Fn::Sub"][0].endswith("${__ApiId__}/authorizers/*")
+    assert permission["SourceArn"]["Fn::Sub"][1] == {"__ApiId__": {"Ref": "MessagesApi"}}
+
+
+# Routes --------------------------------------------------------------------------------------------------
+
+
+def test_only_get_public_is_open_and_every_other_route_uses_the_jwt_authorizer(stack: dict[str, Any]) -> None:
+    routes = {
+        (method.upper(), path): (
+            operation["security"],
+            operation["x-amazon-apigateway-integration"]["type"],
+            re.search(r"\$\{(\w+)\.Arn\}", operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"])[1],  # type: ignore[index]
+        )
+        for path, operations in openapi(stack)["paths"].items()
+        for method, operation in operations.items()
+    }
+
+    assert routes == {
+        ("GET", "/public"): ([{"NONE": []}], "aws_proxy", "PublicFunction"),
+        ("GET", "/profile"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
+        ("GET", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
+        ("POST", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
+    }
+
+
+def test_every_sample_proxy_event_is_a_route_of_the_api(stack: dict[str, Any]) -> None:
+    paths = openapi(stack)["paths"]
+    for path in EVENTS_DIR.glob("*.json"):
+        event = json.loads(path.read_text())
+        if "httpMethod" in event:
+            assert event["httpMethod"].lower() in paths[event["resource"]], path.name
+
+
+# ROUTE_SCOPES: one table, read by the authorizer and the protected function ------------------------------
+
+
+def test_the_authorizer_and_the_protected_function_read_the_same_route_scopes(stack: dict[str, Any]) -> None:
+    authorizer = environment(stack, "AuthorizerFunction")["ROUTE_SCOPES"]
+
+    assert authorizer == ROUTE_SCOPES
+    assert environment(stack, "ProtectedFunction")["ROUTE_SCOPES"] == authorizer
+    assert set(parse_route_scopes(authorizer)) == {
+        Route("GET", "/messages", frozenset({"messages:read"})),
+        Route("POST", "/messages", frozenset({"messages:write"})),
+    }
+    assert RouteScopes.parse(authorizer).table == {
+        ("GET", "/messages"): {"messages:read"},
+        ("POST", "/messages"): {"messages:write"},
+    }
+
+
+def test_the_scope_parameters_change_the_table_for_both_readers(stack: dict[str, Any]) -> None:
+    scopes = {"ReadScope": "api://messages/Messages.Read", "WriteScope": "messages/write"}
+
+    authorizer = environment(stack, "AuthorizerFunction", **scopes)["ROUTE_SCOPES"]
+
+    assert environment(stack, "ProtectedFunction", **scopes)["ROUTE_SCOPES"] == authorizer
+    assert json.loads(authorizer) == {
+        "GET /messages": ["api://messages/Messages.Read"],
+        "POST /messages": ["messages/write"],
+    }
+
+
+def test_every_route_in_route_scopes_is_a_protected_route_of_the_api(stack: dict[str, Any]) -> None:
+    paths = openapi(stack)["paths"]
+    for route in parse_route_scopes(environment(stack, "AuthorizerFunction")["ROUTE_SCOPES"]):
+        operation = paths[route.path][route.method.lower()]
+        assert operation["security"] == [{"JwtAuthorizer": []}]
+
+
+@pytest.mark.parametrize("parameter", ["ReadScope", "WriteScope"])
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("messages:read", True),
+        ("api://x/Messages.Read", True),
+        ('a"]}', False),
+        ("a b", False),
+        ("a\\b", False),
+    ],
+)
+def test_scope_parameters_cannot_break_out_of_the_json(parameter: str, scope: str, allowed: bool) -> None:
+    # CloudFormation applies AllowedPattern to the whole value, with Java's regex engine.
+    pattern = source()["Parameters"][parameter]["AllowedPattern"]
+
+    assert (re.fullmatch(pattern, scope) is not None) is allowed
+
+
+# The functions -------------------------------------------------------------------------------------------
+
+
+def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack: dict[str, Any]) -> None:
+    env = environment(stack, "AuthorizerFunction")
+
+    settings = Settings.from_env(env)
+
+    assert settings.issuers == ("https://issuer.example.com",)
+    assert settings.audiences == {AUDIENCE}
+    assert settings.jwks_uri is None
+    assert settings.algorithms == {"RS256"}
+    assert settings.routes == parse_route_scopes(ROUTE_SCOPES)
+
+
+def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", configuration, flags=re.MULTILINE))
+
+    variables = set(environment(stack, "AuthorizerFunction"))
+
+    assert {name for name in variables if not name.startswith("POWERTOOLS_")} <= documented
+    assert {"ISSUER", "AUDIENCE", "JWKS_URI", "ROUTE_SCOPES", "ALGORITHMS"} <= variables
+
+
+def test_the_issuer_and_audience_have_no_default_and_a_rule_requires_them(stack: dict[str, Any]) -> None:
+    assert stack["Parameters"]["IssuerUrl"]["Default"] == ""
+    assert stack["Parameters"]["Audience"]["Default"] == ""
+    assertions = stack["Rules"]["ProviderIsSet"]["Assertions"]
+    assert [a["Assert"] for a in assertions] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "IssuerUrl"}, ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "Audience"}, ""]}]},
+    ]
+
+
+def test_the_functions_run_a_current_python_on_arm64_with_tracing(stack: dict[str, Any]) -> None:
+    for name in FUNCTIONS:
+        properties = stack["Resources"][name]["Properties"]
+        assert properties["Runtime"] in {"python3.12", "python3.13"}, name
+        assert properties["Architectures"] == ["arm64"], name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        assert properties["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}, name
+
+
+def test_the_functions_handlers_and_powertools_settings(stack: dict[str, Any]) -> None:
+    handlers = {name: stack["Resources"][name]["Properties"]["Handler"] for name in FUNCTIONS}
+    code = {name: source()["Resources"][name]["Properties"]["CodeUri"] for name in FUNCTIONS}
+
+    assert handlers == {
+        "AuthorizerFunction": "authorizer_handler.lambda_handler",
+        "PublicFunction": "public_api.lambda_handler",
+        "ProtectedFunction": "protected_api.lambda_handler",
+    }
+    assert code == {
+        "AuthorizerFunction": "functions/authorizer/",
+        "PublicFunction": "functions/api/",
+        "ProtectedFunction": "functions/api/",
+    }
+    for name in FUNCTIONS:
+        module, _ = handlers[name].split(".")
+        assert (ROOT / code[name] / f"{module}.py").is_file()
+        env = environment(stack, name, LogLevel="DEBUG")
+        assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "messages"
+        assert env["POWERTOOLS_SERVICE_NAME"] == (
+            "jwt-authorizer" if name == "AuthorizerFunction" else "messages-api"
+        )
+
+
+def test_the_authorizer_timeout_covers_a_jwks_refresh_twice_over(stack: dict[str, Any]) -> None:
+    jwks_refresh_budget_seconds = 2.5
+
+    assert (
+        stack["Resources"]["AuthorizerFunction"]["Properties"]["Timeout"] >= 2 * jwks_refresh_budget_seconds
+    )
+
+
+def test_each_function_may_only_write_its_own_logs_and_traces(stack: dict[str, Any]) -> None:
+    for name in FUNCTIONS:
+        role_id = stack["Resources"][name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = stack["Resources"][role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role, name
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+        [policy] = role["Policies"]
+        assert policy["PolicyDocument"]["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": {"Fn::GetAtt": [f"{name}LogGroup", "Arn"]},
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            },
+        ], name
+    assert len(resources_of_type(stack, "AWS::IAM::Role")) == len(FUNCTIONS)
+
+
+# Gateway responses ---------------------------------------------------------------------------------------
+
+UNAVAILABLE = (
+    '{"error": "temporarily_unavailable", "message": "The token could not be checked; try again later", '
+    '"requestId": "$context.requestId"}'
+)
+
+
+def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any]) -> None:
+    responses = openapi(stack)["x-amazon-apigateway-gateway-responses"]
+
+    assert responses == {
+        "UNAUTHORIZED": {
+            "statusCode": "401",
+            "responseParameters": {
+                "gatewayresponse.header.WWW-Authenticate": (
+                    '\'Bearer realm="messages-api", error="invalid_token"\''
+                )
+            },
+            "responseTemplates": {
+                "application/json": '{"error": "invalid_token", "message": $context.error.messageString, '
+                '"requestId": "$context.requestId"}'
+            },
+        },
+        "ACCESS_DENIED": {
+            "statusCode": "403",
+            "responseParameters": {
+                "gatewayresponse.header.WWW-Authenticate": "'Bearer error=\"insufficient_scope\"'"
+            },
+            "responseTemplates": {
+                "application/json": '{"error": "insufficient_scope", "message": '
+                '"The access token lacks a scope this route requires", "requestId": "$context.requestId"}'
+            },
+        },
+        "AUTHORIZER_FAILURE": {
+            "statusCode": "503",
+            "responseParameters": {},
+            "responseTemplates": {"application/json": UNAVAILABLE},
+        },
+        "AUTHORIZER_CONFIGURATION_ERROR": {
+            "statusCode": "503",
+            "responseParameters": {},
+            "responseTemplates": {"application/json": UNAVAILABLE},
+        },
+    }
+
+
+def test_gateway_response_bodies_are_json_once_api_gateway_fills_them_in(stack: dict[str, Any]) -> None:
+    filled = {"$context.error.messageString": '"Unauthorized"', "$context.requestId": "req-1"}
+    for response in openapi(stack)["x-amazon-apigateway-gateway-responses"].values():
+        body = response["responseTemplates"]["application/json"]
+        for variable, value in filled.items():
+            body = body.replace(variable, value)
+        assert isinstance(json.loads(body), dict)
+
+
+# Stage and outputs ---------------------------------------------------------------------------------------
+
+
+def test_one_stage_named_by_the_parameter_with_tracing(stack: dict[str, Any]) -> None:
+    [stage] = resources_of_type(stack, "AWS::ApiGateway::Stage").values()
+
+    assert stage["Properties"]["StageName"] == {"Ref": "StageName"}
+    assert stage["Properties"]["TracingEnabled"] is True
+    assert stack["Parameters"]["StageName"]["Default"] == "dev"
+
+
+def test_outputs_give_the_api_and_each_endpoints_url(stack: dict[str, Any]) -> None:
+    base = "https://${MessagesApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
+    urls = {
+        name: output["Value"]["Fn::Sub"] for name, output in stack["Outputs"].items() if name.endswith("Url")
+    }
+
+    assert urls == {
+        "ApiUrl": base,
+        "PublicUrl": f"{base}/public",
+        "ProfileUrl": f"{base}/profile",
+        "MessagesUrl": f"{base}/messages",
+    }

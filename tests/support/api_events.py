@@ -1,0 +1,70 @@
+"""API Gateway proxy events for the API functions, built from the samples in events/.
+
+The samples have the shape `sam local generate-event apigateway aws-proxy` produces, with the authorizer
+context as API Gateway delivers it: the JWT authorizer's keys with their values stringified, plus the
+`principalId` and `integrationLatency` API Gateway adds.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+#: The template's ROUTE_SCOPES with its default ReadScope and WriteScope (tests/integration checks this).
+ROUTE_SCOPES = '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}'
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def authorizer_context(**overrides: Any) -> dict[str, Any]:
+    """The sample authorizer context; pass a key as None to leave it out."""
+    context = load_event("profile-get.json")["requestContext"]["authorizer"] | overrides
+    return {name: value for name, value in context.items() if value is not None}
+
+
+def proxy_event(
+    method: str,
+    resource: str,
+    *,
+    body: str | None = None,
+    base64_encoded: bool = False,
+    authorizer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A REST API proxy event for `method resource`, authorized with `authorizer` as its context."""
+    event = copy.deepcopy(load_event("messages-post.json"))
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = resource
+    event["requestContext"]["path"] = f"/{event['requestContext']['stage']}{resource}"
+    event["body"] = base64.b64encode(body.encode()).decode() if base64_encoded and body else body
+    event["isBase64Encoded"] = base64_encoded
+    if authorizer is None:
+        del event["requestContext"]["authorizer"]
+    else:
+        event["requestContext"]["authorizer"] = authorizer
+    return event
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "messages-api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:messages-api"
+    aws_request_id: str = "7d8f2b1c-0000-4000-8000-000000000000"
+
+
+def json_response(response: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    """Status, decoded JSON body and headers of a proxy response, after checking it is JSON."""
+    headers = dict(response["multiValueHeaders"])
+    assert headers["Content-Type"] == ["application/json"]
+    assert response["isBase64Encoded"] is False
+    body: dict[str, Any] = json.loads(response["body"])
+    return response["statusCode"], body, headers
