@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt functions/authorizer/requirements.txt functions/api/requirements.txt
 
-.PHONY: test lint format clean
+.PHONY: test lint format build clean
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,27 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions tests
 
+# sam build without Docker builds each function with the runtime's own Python, found on PATH by name.
+RUNTIME_PYTHON ?= python3.12
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli>=1.130,<2"
+	touch $@
+
+## build: sam validate --lint, then sam build into .aws-sam/ without Docker (needs python3.12)
+build: $(SAM_VENV)/.installed
+	@command -v $(RUNTIME_PYTHON) >/dev/null || { echo "sam build needs the functions' runtime on PATH:" \
+		"install python3.12, or run make build RUNTIME_PYTHON=/path/to/python3.12"; exit 1; }
+	$(SAM) validate --lint
+	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" $(SAM) build
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
