@@ -7,7 +7,9 @@ The translation is what `sam deploy` hands CloudFormation, so these tests read t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -23,9 +25,12 @@ from samtranslator.yaml_helper import yaml_parse
 from jwt_authorizer.compact import bearer_token
 from jwt_authorizer.config import Route, Settings, parse_route_scopes
 from jwt_authorizer.errors import TokenRejected
+from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer.telemetry import Telemetry
 from messages_api.identity import RouteScopes
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
-from tests.support.tokens import AUDIENCE, claims_for, mint, rsa_key
+from tests.support.jwks_server import JwksServer
+from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -208,6 +213,50 @@ def test_the_sample_authorizer_event_passes_the_validation_expression(
     validation_expression: re.Pattern[str],
 ) -> None:
     assert validation_expression.fullmatch(load_event("authorizer-token.json")["authorizationToken"])
+
+
+@pytest.fixture
+def deployed_authorizer(
+    stack: dict[str, Any], jwks_server: JwksServer, rsa_signing_key: SigningKey
+) -> tuple[AuthorizerService, SigningKey]:
+    """The authorizer configured as the template configures it, its provider's keys served on 127.0.0.1."""
+    key = dataclasses.replace(rsa_signing_key, kid="example-key")  # the sample event's kid
+    jwks_server.publish(jwks_of(key))
+    env = environment(stack, "AuthorizerFunction", JwksUri=jwks_server.base_url + jwks_server.jwks_path)
+    telemetry = Telemetry(logging.getLogger("tests.authorizer"), "Tests", "jwt-authorizer")
+    return AuthorizerService.create(Settings.from_env(env), telemetry), key
+
+
+def test_the_authorizer_refuses_the_sample_events_placeholder_token_with_unauthorized(
+    deployed_authorizer: tuple[AuthorizerService, SigningKey], jwks_server: JwksServer
+) -> None:
+    service, _ = deployed_authorizer
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        service.handle(load_event("authorizer-token.json"))
+
+    assert jwks_server.jwks_fetches == 1  # it got as far as the signature
+
+
+def test_the_sample_authorizer_event_with_a_real_token_gets_a_stage_wide_policy(
+    deployed_authorizer: tuple[AuthorizerService, SigningKey],
+) -> None:
+    service, key = deployed_authorizer
+    event = load_event("authorizer-token.json")
+    claims = claims_for("https://issuer.example.com", sub="user-123", scope="messages:read")
+    event["authorizationToken"] = f"Bearer {mint(key, claims)}"
+
+    result = service.handle(event)
+
+    stage = "arn:aws:execute-api:us-east-1:123456789012:1234567890/dev"
+    assert result["principalId"] == "user-123"
+    assert result["policyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{stage}/*/*"},
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{stage}/POST/messages"]},
+        ],
+    }
 
 
 def test_api_gateway_may_invoke_the_authorizer_only_for_this_api(stack: dict[str, Any]) -> None:
