@@ -17,7 +17,7 @@ from typing import Any
 from messages_api.errors import InvalidRequest
 
 MAX_TEXT_CHARS = 500
-#: Far above any valid message; refused before parsing so a huge body costs nothing.
+#: Room for any valid message, even with every character \u-escaped; a larger body is refused unparsed.
 MAX_BODY_BYTES = 8_192
 
 
