@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -23,9 +23,23 @@ DEFAULT_LEEWAY_SECONDS = 30
 DEFAULT_JWKS_CACHE_SECONDS = 600
 DEFAULT_JWKS_COOLDOWN_SECONDS = 30
 DEFAULT_JWKS_MAX_STALE_SECONDS = 86_400
+#: Amazon Cognito's `token_use` values; only access tokens are accepted unless TOKEN_USE says otherwise.
+TOKEN_USES = frozenset({"access", "id"})
+DEFAULT_TOKEN_USES = frozenset({"access"})
+MAX_SCOPE_CLAIMS = 16
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 _ROUTE_KEY = re.compile(r"^(?P<method>[A-Z*]+) (?P<path>/\S*)$")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 scope-token
+#: An Amazon Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
+_COGNITO_ISSUER = re.compile(
+    r"https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P=region)_[A-Za-z0-9]+"
+)
+
+
+def is_cognito_issuer(issuer: str) -> bool:
+    """True for an Amazon Cognito user pool, whose access tokens carry `client_id` and no `aud`."""
+    return _COGNITO_ISSUER.fullmatch(issuer) is not None
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,15 @@ class Settings:
     jwks_cache_seconds: int = DEFAULT_JWKS_CACHE_SECONDS
     jwks_cooldown_seconds: int = DEFAULT_JWKS_COOLDOWN_SECONDS
     jwks_max_stale_seconds: int = DEFAULT_JWKS_MAX_STALE_SECONDS
+    #: Per-issuer audiences; an issuer listed here accepts these instead of `audiences`.
+    issuer_audiences: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    token_uses: frozenset[str] = DEFAULT_TOKEN_USES
+    require_at_jwt_typ: bool = False
+    #: Claims whose values count as scopes too (roles, permissions, groups), as in SCOPE_CLAIMS.
+    scope_claims: tuple[str, ...] = ()
+
+    def audiences_for(self, issuer: str) -> frozenset[str]:
+        return self.issuer_audiences.get(issuer, self.audiences)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -59,9 +82,16 @@ class Settings:
             problem = url_problem(jwks_uri)
             if problem:
                 raise ConfigurationError("JWKS_URI", f"{jwks_uri!r} {problem}")
+        issuer_audiences = _parse_issuer_audiences(env.get("ISSUER_AUDIENCES", ""), issuers)
         return cls(
             issuers=issuers,
-            audiences=_parse_audiences(env.get("AUDIENCE", "")),
+            audiences=_parse_audiences(
+                env.get("AUDIENCE", ""), required=not set(issuers) <= issuer_audiences.keys()
+            ),
+            issuer_audiences=issuer_audiences,
+            token_uses=_parse_token_uses(env.get("TOKEN_USE", "")),
+            require_at_jwt_typ=_parse_boolean(env, "REQUIRE_AT_JWT_TYP"),
+            scope_claims=_parse_scope_claims(env.get("SCOPE_CLAIMS", "")),
             jwks_uri=jwks_uri,
             routes=parse_route_scopes(env.get("ROUTE_SCOPES", "")),
             algorithms=_parse_algorithms(env.get("ALGORITHMS", "")),
@@ -97,13 +127,73 @@ def _parse_issuers(raw: str) -> tuple[str, ...]:
     return tuple(issuers)
 
 
-def _parse_audiences(raw: str) -> frozenset[str]:
+def _parse_audiences(raw: str, required: bool = True) -> frozenset[str]:
     audiences = _split_list(raw)
-    if not audiences:
+    if not audiences and required:
         raise ConfigurationError(
-            "AUDIENCE", "is required: the audience (or client id) your tokens are issued for"
+            "AUDIENCE",
+            "is required: the audience (or client id) your tokens are issued for, unless"
+            " ISSUER_AUDIENCES gives every issuer its own",
         )
     return frozenset(audiences)
+
+
+def _parse_issuer_audiences(raw: str, issuers: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """ISSUER_AUDIENCES: a JSON object of issuer to its audience (a string or a list of strings)."""
+    if not raw.strip():
+        return {}
+    name = "ISSUER_AUDIENCES"
+    try:
+        table = json.loads(raw)
+    except ValueError as error:
+        raise ConfigurationError(name, f"is not valid JSON ({error})") from None
+    if not isinstance(table, dict):
+        raise ConfigurationError(name, 'must be a JSON object like {"https://issuer": ["audience"]}')
+    result = {}
+    for issuer, audiences in table.items():
+        if issuer not in issuers:
+            raise ConfigurationError(name, f"{issuer!r} is not one of the issuers in ISSUER")
+        listed = [audiences] if isinstance(audiences, str) else audiences
+        if (
+            not isinstance(listed, list)
+            or not listed
+            or not all(isinstance(audience, str) and audience.strip() for audience in listed)
+        ):
+            raise ConfigurationError(
+                name, f"{issuer!r} must map to an audience or a non-empty list of audiences"
+            )
+        result[issuer] = frozenset(audience.strip() for audience in listed)
+    return result
+
+
+def _parse_token_uses(raw: str) -> frozenset[str]:
+    uses = _split_list(raw)
+    for use in uses:
+        if use not in TOKEN_USES:
+            raise ConfigurationError("TOKEN_USE", f"{use!r} is not one of: access, id")
+    return frozenset(uses) or DEFAULT_TOKEN_USES
+
+
+def _parse_boolean(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _BOOLEANS:
+        raise ConfigurationError(name, f"{raw!r} is not true or false")
+    return _BOOLEANS[raw]
+
+
+def _parse_scope_claims(raw: str) -> tuple[str, ...]:
+    names = list(dict.fromkeys(_split_list(raw)))
+    if len(names) > MAX_SCOPE_CLAIMS:
+        raise ConfigurationError("SCOPE_CLAIMS", f"names more than {MAX_SCOPE_CLAIMS} claims")
+    for name in names:
+        if any(character.isspace() for character in name) or "" in name.split("."):
+            raise ConfigurationError(
+                "SCOPE_CLAIMS",
+                f"{name!r} is not a claim name or dotted path like realm_access.roles",
+            )
+    return tuple(names)
 
 
 def _parse_algorithms(raw: str) -> frozenset[str]:

@@ -73,6 +73,43 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(scopes)
 
 
+def granted_scopes(
+    claims: dict[str, Any], scopes: frozenset[str], scope_claims: tuple[str, ...]
+) -> frozenset[str]:
+    """What the routes are checked against: the scopes, plus the values of the SCOPE_CLAIMS claims.
+
+    A name is first looked up as a top-level claim (`roles`, `cognito:groups`, Auth0's namespaced
+    `https://example.com/roles`); when there is none and it has dots, it is followed as a path into
+    nested objects (Keycloak's `realm_access.roles`). A claim that is absent grants nothing.
+    """
+    if not scope_claims:
+        return scopes
+    granted = set(scopes)
+    for name in scope_claims:
+        value = claim_at(claims, name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            granted.update(value.split())
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            granted.update(value)
+        else:
+            raise TokenRejected("invalid_scope_claim", f"'{name[:64]}' is not a string or list of strings")
+    return frozenset(granted)
+
+
+def claim_at(claims: dict[str, Any], name: str) -> Any:
+    """The claim `name`, or the value at its dotted path into nested objects; None when absent."""
+    if name in claims or "." not in name:
+        return claims.get(name)
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 def denied_routes(routes: Iterable[Route], scopes: frozenset[str]) -> list[Route]:
     return [route for route in routes if not route.scopes <= scopes]
 

@@ -12,7 +12,7 @@ from .compact import bearer_token
 from .config import Route, Settings
 from .errors import TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
-from .policy import MethodArn, build_context, build_policy, denied_routes, scopes_of
+from .policy import MethodArn, build_context, build_policy, denied_routes, granted_scopes, scopes_of
 from .telemetry import Telemetry
 from .verify import TokenVerifier
 
@@ -37,6 +37,7 @@ class AuthorizerService:
         self._telemetry = telemetry
         self._verifier = TokenVerifier(settings, caches, now=now)
         self._routes = settings.routes
+        self._scope_claims = settings.scope_claims
 
     @classmethod
     def create(
@@ -84,9 +85,10 @@ class AuthorizerService:
         token = bearer_token(event.get("authorizationToken"))
         verified = self._verifier.verify(token)
         scopes = scopes_of(verified.claims)
-        denied = denied_routes(self._routes, scopes)
+        granted = granted_scopes(verified.claims, scopes, self._scope_claims)
+        denied = denied_routes(self._routes, granted)
         if denied:
-            self._note_if_this_route_denied(method_arn, denied, verified.subject, scopes)
+            self._note_if_this_route_denied(method_arn, denied, verified.subject, granted)
         else:
             self._telemetry.allowed()
         return {

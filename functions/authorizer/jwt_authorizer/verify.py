@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compact import UnverifiedToken, decode_unverified
-from .config import Settings
+from .config import Settings, is_cognito_issuer
 from .errors import TokenRejected
 from .jwks import JwksCache
+from .keys import VerificationKey
 
 #: 9999-12-31T23:59:59Z; a NumericDate beyond it is not a date anyone meant.
 MAX_NUMERIC_DATE = 253_402_300_799
@@ -33,6 +34,15 @@ class VerifiedToken:
         return str(self.claims["iss"])
 
 
+@dataclass(frozen=True)
+class IssuerRules:
+    """What a token from one trusted issuer must carry, worked out once at cold start."""
+
+    audiences: frozenset[str]
+    #: Amazon Cognito: access tokens carry `client_id` instead of `aud`, and always a `token_use`.
+    cognito: bool
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -41,9 +51,13 @@ class TokenVerifier:
         now: Callable[[], float] = time.time,
     ) -> None:
         self._algorithms = settings.algorithms
-        self._audiences = settings.audiences
         self._leeway = settings.leeway_seconds
-        self._caches = caches
+        self._token_uses = settings.token_uses
+        self._require_at_jwt_typ = settings.require_at_jwt_typ
+        self._issuers = {
+            issuer: (cache, IssuerRules(settings.audiences_for(issuer), is_cognito_issuer(issuer)))
+            for issuer, cache in caches.items()
+        }
         self._now = now
 
     def verify(self, token: str) -> VerifiedToken:
@@ -58,8 +72,18 @@ class TokenVerifier:
             }
             raise
 
+    # Each step below is also run on its own by `explain`, so a step and its explanation never drift.
+
     def _verify(self, unverified: UnverifiedToken) -> VerifiedToken:
         header, claims = unverified.header, unverified.claims
+        algorithm, kid = self.check_header(header)
+        cache, rules = self.trusted_issuer(claims)
+        self.check_signature(unverified, algorithm, cache.keys_for(kid))
+        self.check_claims(claims, rules)
+        return VerifiedToken(claims=claims, kid=kid, algorithm=algorithm)
+
+    def check_header(self, header: dict[str, Any]) -> tuple[str, str]:
+        """The header's algorithm and key id, once both are acceptable."""
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise TokenRejected("algorithm_not_allowed", f"alg {str(algorithm)[:32]!r}")
@@ -69,45 +93,95 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
             raise TokenRejected("missing_kid", "the header needs a string 'kid'")
+        if self._require_at_jwt_typ:
+            check_at_jwt_typ(header)
+        return algorithm, kid
+
+    def trusted_issuer(self, claims: dict[str, Any]) -> tuple[JwksCache, IssuerRules]:
+        """The token's own issuer's keys and rules: a token is never checked with another issuer's keys."""
         issuer = claims.get("iss")
         # Only the configured issuers' keys are ever fetched: an unknown issuer costs nothing.
-        cache = self._caches.get(issuer) if isinstance(issuer, str) else None
-        if cache is None:
+        found = self._issuers.get(issuer) if isinstance(issuer, str) else None
+        if found is None:
             raise TokenRejected("untrusted_issuer", f"iss {str(issuer)[:200]!r}")
-        keys = cache.keys_for(kid)
+        return found
+
+    def check_signature(
+        self, unverified: UnverifiedToken, algorithm: str, keys: tuple[VerificationKey, ...]
+    ) -> None:
         if not any(algorithm in key.algorithms for key in keys):
+            kid = str(unverified.header.get("kid"))
             raise TokenRejected("algorithm_mismatch", f"key {kid[:64]!r} cannot verify {algorithm}")
         if not any(key.verify(algorithm, unverified.signing_input, unverified.signature) for key in keys):
             raise TokenRejected("invalid_signature")
-        self._check_claims(claims)
-        return VerifiedToken(claims=claims, kid=kid, algorithm=algorithm)
 
-    def _check_claims(self, claims: dict[str, Any]) -> None:
+    def check_claims(self, claims: dict[str, Any], rules: IssuerRules) -> None:
         now = self._now()
+        self.check_expiry(claims, now)
+        self.check_not_before(claims, now)
+        self.check_issued_at(claims, now)
+        self.check_audience(claims, rules)
+        self.check_token_use(claims, rules)
+        check_subject(claims)
+
+    def check_expiry(self, claims: dict[str, Any], now: float) -> None:
         expires = _numeric_date(claims, "exp", required=True)
         if expires is not None and now >= expires + self._leeway:
             raise TokenRejected("token_expired")
+
+    def check_not_before(self, claims: dict[str, Any], now: float) -> None:
         not_before = _numeric_date(claims, "nbf")
         if not_before is not None and now + self._leeway < not_before:
             raise TokenRejected("token_not_yet_valid")
+
+    def check_issued_at(self, claims: dict[str, Any], now: float) -> None:
         issued_at = _numeric_date(claims, "iat")
         if issued_at is not None and now + self._leeway < issued_at:
             raise TokenRejected("token_issued_in_future")
-        self._check_audience(claims)
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
-            raise TokenRejected("missing_sub", "the token needs a string 'sub'")
 
-    def _check_audience(self, claims: dict[str, Any]) -> None:
+    def check_audience(self, claims: dict[str, Any], rules: IssuerRules) -> None:
         audience = claims.get("aud")
+        if audience is None and rules.cognito:
+            # Cognito access tokens name their app client in `client_id` and carry no `aud`.
+            client_id = claims.get("client_id")
+            if not isinstance(client_id, str):
+                raise TokenRejected("invalid_audience", "neither 'aud' nor a string 'client_id'")
+            if client_id not in rules.audiences:
+                raise TokenRejected("invalid_audience", "'client_id' is not an accepted audience")
+            return
         if isinstance(audience, str):
-            accepted = audience in self._audiences
+            accepted = audience in rules.audiences
         elif isinstance(audience, list) and audience and all(isinstance(a, str) for a in audience):
-            accepted = not self._audiences.isdisjoint(audience)
+            accepted = not rules.audiences.isdisjoint(audience)
         else:
             raise TokenRejected("invalid_audience", "'aud' is missing or not a string or list of strings")
         if not accepted:
             raise TokenRejected("invalid_audience", "no accepted audience in 'aud'")
+
+    def check_token_use(self, claims: dict[str, Any], rules: IssuerRules) -> None:
+        # Cognito marks every token; other providers rarely do, but a token that says what it is for
+        # must say something TOKEN_USE accepts (an ID token is not an access token).
+        token_use = claims.get("token_use")
+        if token_use is None and not rules.cognito:
+            return
+        if token_use not in self._token_uses:
+            raise TokenRejected("invalid_token_use", f"token_use {str(token_use)[:32]!r}")
+
+
+#: RFC 9068 section 2.1; the media type may be written with its "application/" prefix (RFC 7515 4.1.9).
+_AT_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+
+def check_at_jwt_typ(header: dict[str, Any]) -> None:
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in _AT_JWT_TYPES:
+        raise TokenRejected("invalid_typ", f"typ {str(typ)[:32]!r} is not at+jwt")
+
+
+def check_subject(claims: dict[str, Any]) -> None:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise TokenRejected("missing_sub", "the token needs a string 'sub'")
 
 
 def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> float | None:
