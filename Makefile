@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt functions/authorizer/requirements.txt functions/api/requirements.txt
 
-.PHONY: test lint format build clean
+.PHONY: test lint format build clean explain
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ build: $(SAM_VENV)/.installed
 		"install python3.12, or run make build RUNTIME_PYTHON=/path/to/python3.12"; exit 1; }
 	$(SAM) validate --lint
 	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" $(SAM) build
+
+## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
+## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)
+explain: $(STAMP)
+	@PYTHONPATH=functions/authorizer $(BIN)/python -m jwt_authorizer.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,464 @@
+"""Why the authorizer accepts or refuses a token, step by step.
+
+    python -m jwt_authorizer.explain [--env-file FILE] [TOKEN | -]
+
+It reads the same environment variables as the authorizer (or the JSON object that
+`aws lambda get-function-configuration --query Environment.Variables` prints) and runs the authorizer's
+own checks one at a time — header, issuer, key, signature, each claim, scopes against each route — saying
+what each found. The verdict comes from the real pipeline (`AuthorizerService.authorize`), so the
+explanation can never approve a token the authorizer refuses. The signature is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from .compact import UnverifiedToken, bearer_token, decode_unverified
+from .config import Settings
+from .errors import ConfigurationError, TokenRejected, VerificationUnavailable
+from .jwks import HttpJsonFetcher, JsonFetcher
+from .keys import VerificationKey
+from .policy import MethodArn, granted_scopes, route_resource, scopes_of
+from .service import AuthorizerService
+from .telemetry import Telemetry
+from .verify import IssuerRules, TokenVerifier, check_subject
+
+#: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
+_EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
+
+EXIT_ALLOWED = 0
+EXIT_UNAUTHORIZED = 1
+EXIT_UNAVAILABLE = 2
+EXIT_BAD_CONFIGURATION = 3
+
+#: What to do about each reason the authorizer gives, in the words of someone fixing a 401.
+HINTS = {
+    "malformed_header": "send exactly 'Authorization: Bearer <token>': one space, one compact JWS.",
+    "malformed_token": "the token is not three base64url parts of JSON; was it cut or wrapped when copied?",
+    "token_too_large": "larger than any access token should be; is it an ID token full of groups?",
+    "algorithm_not_allowed": "add the token's alg to ALGORITHMS if your provider really signs with it.",
+    "unsupported_header": "the token uses JWS extensions (crit, b64) that the authorizer does not support.",
+    "missing_kid": "the provider must name its signing key in the header's kid.",
+    "invalid_typ": "REQUIRE_AT_JWT_TYP is on: only RFC 9068 access tokens (typ at+jwt) pass. Is this an ID"
+    " token, or does your provider not mark its access tokens? Then leave REQUIRE_AT_JWT_TYP off.",
+    "untrusted_issuer": "ISSUER must list the token's iss exactly, character for character.",
+    "unknown_kid": "the issuer does not publish this key: a token from another tenant or environment,"
+    " a key rotated away, or a JWKS_URI that points at another issuer.",
+    "algorithm_mismatch": "the published key cannot verify this alg (or its JWK alg names another).",
+    "invalid_signature": "the token was altered, or signed by a key other than the one its kid names"
+    " (another issuer's key with the same kid is still refused).",
+    "token_expired": "get a fresh token; if clocks disagree, LEEWAY_SECONDS allows some skew.",
+    "token_not_yet_valid": "the token's nbf is in the future: check the clocks of the issuer and here.",
+    "token_issued_in_future": "the token's iat is in the future: check the clocks of the issuer and here.",
+    "missing_exp": "the authorizer requires exp; every access token should carry one.",
+    "invalid_audience": "set AUDIENCE (or this issuer's ISSUER_AUDIENCES entry) to the value your tokens"
+    " carry in aud: the API identifier (Auth0), api://default or your own (Okta), the application ID URI"
+    " or client id (Entra ID), the app client id (Cognito, whose access tokens carry client_id instead).",
+    "invalid_token_use": "this is not an access token (Cognito ID tokens say token_use id); send the access"
+    " token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
+    "missing_sub": "the authorizer uses sub as the principal; every token must carry a string sub.",
+    "invalid_scope_claim": "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
+    " authorizer cannot read as a list of names.",
+}
+
+
+@dataclass
+class Explanation:
+    text: str
+    exit_code: int
+    #: The authorizer's reason for a 401 (as in its logs and metrics), or None.
+    reason: str | None = None
+    #: Routes (as "METHOD /path") the token would get 403 on.
+    denied: list[str] = field(default_factory=list)
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.refused = False
+
+    def section(self, title: str) -> None:
+        self.lines += ["", title]
+
+    def ok(self, text: str) -> None:
+        self.lines.append(f"  [ok]   {text}")
+
+    def fail(self, text: str) -> None:
+        self.refused = True
+        self.lines.append(f"  [FAIL] {text}")
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"         {text}")
+
+    def block(self, document: object) -> None:
+        for line in json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).splitlines():
+            self.lines.append(f"         {line}")
+
+    def rejected(self, rejection: TokenRejected, label: str = "") -> None:
+        detail = f" ({rejection.detail})" if rejection.detail else ""
+        self.fail(f"{label}: {rejection.reason}{detail}" if label else f"{rejection.reason}{detail}")
+        hint = HINTS.get(rejection.reason)
+        if hint:
+            self.note(f"fix: {hint}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines).lstrip("\n") + "\n"
+
+
+class _RecordingFetcher:
+    """The authorizer's own fetcher, noting what it fetched so the report can show it."""
+
+    def __init__(self, inner: JsonFetcher) -> None:
+        self._inner = inner
+        self.fetched: list[tuple[str, Any]] = []
+
+    def get_json(self, url: str, deadline: float) -> Any:
+        document = self._inner.get_json(url, deadline)
+        self.fetched.append((url, document))
+        return document
+
+
+class _RecordingTelemetry(Telemetry):
+    """Keeps JWKS events for the report and stays silent otherwise: no log lines, no metrics."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger(__name__), "explain", "explain")
+        self.events: list[str] = []
+
+    def allowed(self) -> None:
+        pass
+
+    def route_denied(self, route: str, subject: str, missing_scopes: list[str]) -> None:
+        pass
+
+    def rejected(self, reason: str, fields: dict[str, object], route: str | None) -> None:
+        pass
+
+    def unavailable(self, issuer: str | None, detail: str, route: str | None) -> None:
+        pass
+
+    def internal_error(self, route: str | None) -> None:
+        pass
+
+    def jwks_fetched(self, issuer: str, key_count: int, skipped: tuple[str, ...], reason: str) -> None:
+        self.events.append(f"fetched {key_count} usable key(s) for {issuer}")
+        self.events.extend(f"skipped {line}" for line in skipped)
+
+    def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None:
+        self.events.append(f"could not fetch the keys of {issuer}: {error}")
+
+
+def explain(
+    token: str,
+    settings: Settings,
+    fetcher: JsonFetcher | None = None,
+    now: Callable[[], float] = time.time,
+) -> Explanation:
+    """Explain the authorizer's decision on `token` (a compact JWS, or `Bearer <jwt>`)."""
+    recording = _RecordingFetcher(fetcher or HttpJsonFetcher())
+    telemetry = _RecordingTelemetry()
+    service = AuthorizerService.create(settings, telemetry, fetcher=recording, now=now)
+    verifier = TokenVerifier(settings, service.caches, now=now)
+    report = _Report()
+    _describe_settings(report, settings)
+
+    authorization = token.strip()
+    if not authorization.lower().startswith("bearer "):
+        authorization = f"Bearer {authorization}"
+    # The verdict first, from the real pipeline; the steps below then reuse the keys it fetched.
+    verdict = _verdict(service, authorization)
+
+    report.section("1. Token")
+    try:
+        unverified = decode_unverified(bearer_token(authorization))
+    except TokenRejected as rejection:
+        report.rejected(rejection)
+        return _conclude(report, verdict)
+    report.ok(f"one compact JWS; signature of {len(unverified.signature)} bytes (never shown)")
+    _explain_steps(report, verifier, unverified, settings, recording, telemetry, now)
+    return _conclude(report, verdict)
+
+
+@dataclass
+class _Verdict:
+    exit_code: int
+    reason: str | None = None
+    detail: str = ""
+    denied: list[str] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def _verdict(service: AuthorizerService, authorization: str) -> _Verdict:
+    event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": _EXPLAIN_ARN}
+    try:
+        result = service.authorize(event)
+    except TokenRejected as rejection:
+        return _Verdict(EXIT_UNAUTHORIZED, rejection.reason, rejection.detail)
+    except VerificationUnavailable as failure:
+        return _Verdict(EXIT_UNAVAILABLE, "keys_unavailable", str(failure))
+    prefix = MethodArn.parse(_EXPLAIN_ARN).stage_prefix
+    denied_resources = {
+        resource
+        for statement in result["policyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        for resource in statement["Resource"]
+    }
+    denied = [
+        f"{route.method} {route.path}"
+        for route in service.settings.routes
+        if route_resource(prefix, route) in denied_resources
+    ]
+    return _Verdict(EXIT_ALLOWED, denied=denied, context=result["context"])
+
+
+def _describe_settings(report: _Report, settings: Settings) -> None:
+    report.section("Configuration")
+    for issuer in settings.issuers:
+        audiences = ", ".join(sorted(settings.audiences_for(issuer))) or "(none)"
+        report.note(f"issuer {issuer}  audiences: {audiences}")
+    if settings.jwks_uri:
+        report.note(f"JWKS_URI {settings.jwks_uri}")
+    report.note(
+        f"algorithms: {', '.join(sorted(settings.algorithms))}; leeway: {settings.leeway_seconds} s;"
+        f" token_use: {', '.join(sorted(settings.token_uses))};"
+        f" typ at+jwt: {'required' if settings.require_at_jwt_typ else 'not required'};"
+        f" scope claims: scope, scp{''.join(', ' + name for name in settings.scope_claims)}"
+    )
+
+
+def _explain_steps(
+    report: _Report,
+    verifier: TokenVerifier,
+    unverified: UnverifiedToken,
+    settings: Settings,
+    recording: _RecordingFetcher,
+    telemetry: _RecordingTelemetry,
+    now: Callable[[], float],
+) -> None:
+    header, claims = unverified.header, unverified.claims
+    report.section("2. Header")
+    report.block(header)
+    algorithm_and_kid = _step(report, lambda: verifier.check_header(header))
+    if algorithm_and_kid is not None:
+        algorithm, kid = algorithm_and_kid
+        report.ok(f"alg {algorithm} is allowed; kid {kid!r}")
+
+    report.section("3. Claims, as the token states them (checked below)")
+    report.block(claims)
+
+    report.section("4. Issuer")
+    trusted = _step(report, lambda: verifier.trusted_issuer(claims))
+    if trusted is None:
+        _issuer_near_misses(report, claims.get("iss"), settings.issuers)
+        return
+    cache, rules = trusted
+    report.ok(
+        f"iss {cache.issuer!r} is trusted" + (" (an Amazon Cognito user pool)" if rules.cognito else "")
+    )
+
+    report.section("5. Key")
+    keys: tuple[VerificationKey, ...] | None = None
+    if algorithm_and_kid is None:
+        report.note("not reached: the header was refused")
+    else:
+        keys = _step(report, lambda: cache.keys_for(algorithm_and_kid[1]))
+        for url, document in recording.fetched:
+            kids = _kids_in(document)
+            report.note(f"fetched {url}" + (f" (kids: {', '.join(kids)})" if kids is not None else ""))
+        for event in telemetry.events:
+            report.note(event)
+        if keys is not None:
+            kinds = ", ".join(sorted({key.key_type for key in keys}))
+            report.ok(f"key {algorithm_and_kid[1]!r} ({kinds}) published by {cache.issuer}")
+
+    report.section("6. Signature")
+    if keys is None or algorithm_and_kid is None:
+        report.note("not reached: no key to check it with")
+    elif _step(report, lambda: verifier.check_signature(unverified, algorithm_and_kid[0], keys)) is not None:
+        report.ok(f"valid {algorithm_and_kid[0]} signature by key {algorithm_and_kid[1]!r}")
+
+    report.section("7. Claims")
+    _explain_claims(report, verifier, claims, rules, now())
+
+    report.section("8. Scopes and routes")
+    _explain_scopes(report, claims, settings)
+
+
+def _step(report: _Report, check: Callable[[], Any], label: str = "") -> Any:
+    """Run one of the authorizer's checks; report a refusal and return None, else the check's result."""
+    try:
+        result = check()
+    except TokenRejected as rejection:
+        report.rejected(rejection, label)
+        return None
+    except VerificationUnavailable as failure:
+        report.fail(f"keys unavailable: {failure.detail}")
+        report.note("the authorizer answers 503 until the issuer's keys can be fetched")
+        return None
+    return True if result is None else result
+
+
+def _explain_claims(
+    report: _Report, verifier: TokenVerifier, claims: dict[str, Any], rules: IssuerRules, at: float
+) -> None:
+    checks: Sequence[tuple[str, Callable[[], None]]] = (
+        (_date_text(claims, "exp", at), lambda: verifier.check_expiry(claims, at)),
+        (_date_text(claims, "nbf", at), lambda: verifier.check_not_before(claims, at)),
+        (_date_text(claims, "iat", at), lambda: verifier.check_issued_at(claims, at)),
+        (_audience_text(claims, rules), lambda: verifier.check_audience(claims, rules)),
+        (_token_use_text(claims, rules), lambda: verifier.check_token_use(claims, rules)),
+        (f"sub {_short(claims.get('sub'))}", lambda: check_subject(claims)),
+    )
+    for text, check in checks:
+        if _step(report, check, text) is not None:
+            report.ok(text)
+
+
+def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings) -> None:
+    if report.refused:
+        report.note("(the token is refused above, so no route is reached; shown to help fix the scopes too)")
+    try:
+        scopes = scopes_of(claims)
+        granted = granted_scopes(claims, scopes, settings.scope_claims)
+    except TokenRejected as rejection:
+        report.rejected(rejection)
+        return
+    report.note(f"scopes (scope, scp): {' '.join(sorted(scopes)) or '(none)'}")
+    if settings.scope_claims:
+        extra = sorted(granted - scopes)
+        names = ", ".join(settings.scope_claims)
+        report.note(f"granted by SCOPE_CLAIMS ({names}): {' '.join(extra) or '(none)'}")
+    for route in settings.routes:
+        needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
+        missing = sorted(route.scopes - granted)
+        if missing:
+            report.fail(f"{route.method} {route.path} needs {needs}: missing {' '.join(missing)} -> 403")
+        else:
+            report.ok(f"{route.method} {route.path} needs {needs}")
+    report.note("any route not in ROUTE_SCOPES needs only a valid token")
+
+
+def _conclude(report: _Report, verdict: _Verdict) -> Explanation:
+    report.section("Verdict (the authorizer's own decision)")
+    if verdict.exit_code == EXIT_UNAUTHORIZED:
+        report.fail(
+            f"401 Unauthorized: {verdict.reason}" + (f" ({verdict.detail})" if verdict.detail else "")
+        )
+    elif verdict.exit_code == EXIT_UNAVAILABLE:
+        report.fail(f"503: the token cannot be checked now ({verdict.detail})")
+    else:
+        if verdict.denied:
+            report.ok(f"valid token; 403 insufficient_scope on: {', '.join(verdict.denied)}")
+        else:
+            report.ok("valid token, allowed on every route")
+        report.note("context passed to your functions (event.requestContext.authorizer):")
+        report.block(verdict.context)
+    return Explanation(report.text, verdict.exit_code, verdict.reason, verdict.denied)
+
+
+def _issuer_near_misses(report: _Report, issuer: object, trusted: Sequence[str]) -> None:
+    report.note(f"trusted issuers: {', '.join(trusted)}")
+    if not isinstance(issuer, str):
+        return
+    for candidate in trusted:
+        if issuer.rstrip("/") == candidate.rstrip("/"):
+            report.note(f"{issuer!r} differs from {candidate!r} only by a trailing slash")
+        elif issuer.lower() == candidate.lower():
+            report.note(f"{issuer!r} differs from {candidate!r} only in letter case")
+        elif issuer.split("://", 1)[-1] == candidate.split("://", 1)[-1]:
+            report.note(f"{issuer!r} differs from {candidate!r} only in its scheme")
+
+
+def _kids_in(document: Any) -> list[str] | None:
+    if isinstance(document, dict) and isinstance(document.get("keys"), list):
+        return [str(key.get("kid"))[:64] for key in document["keys"] if isinstance(key, dict)]
+    return None
+
+
+def _date_text(claims: dict[str, Any], name: str, at: float) -> str:
+    value = claims.get(name)
+    if value is None:
+        return f"{name} absent"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name} {_short(value)}"
+    try:
+        when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"{name} {value}"
+    seconds = round(value - at)
+    relative = f"in {seconds} s" if seconds >= 0 else f"{-seconds} s ago"
+    return f"{name} {when} ({relative})"
+
+
+def _audience_text(claims: dict[str, Any], rules: IssuerRules) -> str:
+    accepted = ", ".join(sorted(rules.audiences)) or "(none)"
+    if "aud" not in claims and rules.cognito:
+        return f"client_id {_short(claims.get('client_id'))} (Cognito, no aud; accepted: {accepted})"
+    return f"aud {_short(claims.get('aud'))} (accepted: {accepted})"
+
+
+def _token_use_text(claims: dict[str, Any], rules: IssuerRules) -> str:
+    value = claims.get("token_use")
+    if value is None and not rules.cognito:
+        return "token_use absent (only Cognito requires it)"
+    return f"token_use {_short(value)}"
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _environment(path: str | None, environ: Mapping[str, str]) -> Mapping[str, str]:
+    if path is None:
+        return environ
+    with open(path, encoding="utf-8") as file:
+        document = json.load(file)
+    if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
+        raise ValueError(f"{path} is not a JSON object of environment variable names to strings")
+    return document
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m jwt_authorizer.explain",
+        description="Explain, step by step, the authorizer's decision on a token.",
+    )
+    parser.add_argument(
+        "token",
+        nargs="?",
+        help="the token or 'Bearer <token>'; '-' reads it from standard input; default: $TOKEN",
+    )
+    parser.add_argument(
+        "--env-file",
+        help="JSON object of the authorizer's environment variables, as printed by"
+        " `aws lambda get-function-configuration --query Environment.Variables`; default: this environment",
+    )
+    arguments = parser.parse_args(argv)
+    token = arguments.token or os.environ.get("TOKEN", "")
+    if token == "-":  # noqa: S105 - the conventional name for standard input, not a secret
+        token = stdin.read()
+    if not token.strip():
+        parser.error("give a token: as an argument, '-' for standard input, or in $TOKEN")
+    try:
+        settings = Settings.from_env(_environment(arguments.env_file, os.environ))
+    except (ConfigurationError, OSError, ValueError) as error:
+        stdout.write(f"The authorizer would not start with this configuration: {error}\n")
+        return EXIT_BAD_CONFIGURATION
+    explanation = explain(token, settings)
+    stdout.write(explanation.text)
+    return explanation.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
