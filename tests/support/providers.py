@@ -1,0 +1,237 @@
+"""Access tokens shaped as each provider really shapes them, and an in-process way to verify them.
+
+The claim sets follow the providers' documented access tokens: Okta's custom authorization server
+(`scp` array, `cid`, `uid`, `ver` 1), Microsoft Entra ID v2 (`scp` string, `roles`, `azp`, `ver` "2.0"),
+Auth0 (`scope` string, `permissions`, an `aud` array with the userinfo audience, an issuer with a
+trailing slash), Keycloak (`azp`, `realm_access.roles`, `resource_access`, `typ` "Bearer"), Amazon
+Cognito (`client_id` and no `aud`, `token_use`, `cognito:groups`) and a generic RFC 9068 token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import JwksFetchError
+from jwt_authorizer.jwks import JwksCache
+from jwt_authorizer.keys import KeySet, parse_jwks
+from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer.telemetry import Telemetry
+from tests.support.tokens import REMOVE, SigningKey, jwks_of
+
+NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
+METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/messages"
+STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod"
+
+OKTA_ISSUER = "https://dev-123456.okta.com/oauth2/default"
+ENTRA_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ENTRA_ISSUER = f"https://login.microsoftonline.com/{ENTRA_TENANT}/v2.0"
+ENTRA_API_CLIENT_ID = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
+AUTH0_ISSUER = "https://example-tenant.eu.auth0.com/"
+KEYCLOAK_ISSUER = "https://keycloak.example.com/realms/demo"
+COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+COGNITO_CLIENT_ID = "4jq6l0d9lfqjg1fjsb8o2dhaq1"
+GENERIC_ISSUER = "https://auth.example.com"
+
+
+def _without_removed(claims: dict[str, Any]) -> dict[str, Any]:
+    """Pass REMOVE as an override to leave a claim out."""
+    return {name: value for name, value in claims.items() if value is not REMOVE}
+
+
+def okta_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "ver": 1,
+            "jti": "AT.n3sHJLRHhEQ4F9_8ia3iQGaRBM0X1fEcjiKkZ4dIDnE",
+            "iss": OKTA_ISSUER,
+            "aud": "api://default",
+            "iat": NOW,
+            "exp": NOW + 3600,
+            "cid": "0oa1b2c3d4e5f6g7h8i9",
+            "uid": "00u1a2b3c4d5e6f7g8h9",
+            "scp": ["messages:read", "openid"],
+            "auth_time": NOW - 60,
+            "sub": "alice@example.com",
+            "groups": ["Everyone", "Messaging"],
+        }
+        | overrides
+    )
+
+
+def entra_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "aud": ENTRA_API_CLIENT_ID,
+            "iss": ENTRA_ISSUER,
+            "iat": NOW,
+            "nbf": NOW,
+            "exp": NOW + 3900,
+            "aio": "AWQAm/8YAAAAbW9ja0F6",
+            "azp": "a2b8d7c1-0c4e-4f2e-9d4e-2c3b7f1e9a10",
+            "azpacr": "0",
+            "name": "Alice Example",
+            "oid": "0b4c5d6e-7f80-4a1b-9c2d-3e4f5a6b7c8d",
+            "preferred_username": "alice@contoso.com",
+            "rh": "0.AXEAv4j5cvGGr0GRqy180BHbRys",
+            "roles": ["Messages.Admin"],
+            "scp": "messages.read messages.write",
+            "sub": "l3_roISQU222bULS9yi2k0XpqpOiMz5H3ZACo1GeXA",
+            "tid": ENTRA_TENANT,
+            "uti": "fqiBqXLPj0eQa82S-IYFAA",
+            "ver": "2.0",
+        }
+        | overrides
+    )
+
+
+def auth0_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "iss": AUTH0_ISSUER,
+            "sub": "auth0|6515f0b2c1a4d3e2f1a0b9c8",
+            "aud": ["https://api.example.com/messages", "https://example-tenant.eu.auth0.com/userinfo"],
+            "iat": NOW,
+            "exp": NOW + 86_400,
+            "azp": "Xq8mYw4RZtC1aB2cD3eF4gH5iJ6kL7mN",
+            "scope": "openid profile email",
+            "permissions": ["messages:read", "messages:write"],
+        }
+        | overrides
+    )
+
+
+def keycloak_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "exp": NOW + 300,
+            "iat": NOW,
+            "jti": "onrtac:4c4b1c9e-8f0e-4f53-9d3b-0d5b0a2f6c11",
+            "iss": KEYCLOAK_ISSUER,
+            "aud": ["messages-api", "account"],
+            "sub": "f3c2a1b0-9e8d-4c7b-a6f5-e4d3c2b1a098",
+            "typ": "Bearer",
+            "azp": "messages-client",
+            "sid": "a6c1f0e2-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            "acr": "1",
+            "allowed-origins": ["https://app.example.com"],
+            "realm_access": {"roles": ["offline_access", "uma_authorization", "messages-admin"]},
+            "resource_access": {"account": {"roles": ["manage-account", "view-profile"]}},
+            "scope": "openid profile email",
+            "email_verified": True,
+            "preferred_username": "alice",
+        }
+        | overrides
+    )
+
+
+def cognito_access_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "sub": "8b3c9f3e-1d2a-4f5b-8c6d-7e8f9a0b1c2d",
+            "cognito:groups": ["admins", "readers"],
+            "iss": COGNITO_ISSUER,
+            "version": 2,
+            "client_id": COGNITO_CLIENT_ID,
+            "origin_jti": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "event_id": "1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "token_use": "access",
+            "scope": "messages:read",
+            "auth_time": NOW - 10,
+            "exp": NOW + 3600,
+            "iat": NOW,
+            "jti": "9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0",
+            "username": "alice",
+        }
+        | overrides
+    )
+
+
+def cognito_id_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "sub": "8b3c9f3e-1d2a-4f5b-8c6d-7e8f9a0b1c2d",
+            "cognito:groups": ["admins"],
+            "email_verified": True,
+            "iss": COGNITO_ISSUER,
+            "cognito:username": "alice",
+            "origin_jti": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "aud": COGNITO_CLIENT_ID,
+            "event_id": "1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "token_use": "id",
+            "auth_time": NOW - 10,
+            "exp": NOW + 3600,
+            "iat": NOW,
+            "jti": "2a3b4c5d-6e7f-8091-a2b3-c4d5e6f70819",
+            "email": "alice@example.com",
+        }
+        | overrides
+    )
+
+
+def generic_claims(**overrides: Any) -> dict[str, Any]:
+    return _without_removed(
+        {
+            "iss": GENERIC_ISSUER,
+            "exp": NOW + 600,
+            "aud": "https://api.example.com",
+            "sub": "5ba552d67",
+            "client_id": "s6BhdRkqt3",
+            "iat": NOW,
+            "jti": "dbe39bf3a3ba4238a513f51d6e1691c4",
+            "scope": "messages:read",
+        }
+        | overrides
+    )
+
+
+class QuietTelemetry(Telemetry):
+    """The real telemetry with the metrics kept in memory instead of printed as EMF."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("tests.providers"), "Tests", "tests")
+        self.metrics: list[tuple[str, dict[str, str]]] = []
+
+    def _emit(self, name: str, value: int, dimensions: dict[str, str]) -> None:
+        self.metrics.append((name, dimensions))
+
+
+def service_with_keys(
+    env: Mapping[str, str], keys: Mapping[str, list[SigningKey]], now: Callable[[], float] = lambda: NOW
+) -> AuthorizerService:
+    """The real service for `env`, each issuer's cache filled from its own in-memory JWKS."""
+    settings = Settings.from_env(env)
+
+    def loader(issuer: str) -> Callable[[], KeySet]:
+        return lambda: parse_jwks(jwks_of(*keys.get(issuer, [])), settings.algorithms).keys
+
+    caches = {
+        issuer: JwksCache(loader(issuer), issuer, ttl=600, cooldown=30, max_stale=3600)
+        for issuer in settings.issuers
+    }
+    return AuthorizerService(settings, QuietTelemetry(), caches, now=now)
+
+
+class StaticFetcher:
+    """A JsonFetcher answering from documents in memory, for unit tests with no network."""
+
+    def __init__(self, documents: Mapping[str, Any]) -> None:
+        self.documents = dict(documents)
+        self.requested: list[str] = []
+
+    def get_json(self, url: str, deadline: float) -> Any:
+        self.requested.append(url)
+        if url not in self.documents:
+            raise JwksFetchError(f"{url} answered HTTP 404")
+        return self.documents[url]
+
+
+def provider_documents(issuer: str, *keys: SigningKey) -> dict[str, Any]:
+    """Discovery and JWKS of `issuer`, as its provider would serve them."""
+    jwks_uri = issuer.rstrip("/") + "/.well-known/jwks.json"
+    return {
+        issuer.rstrip("/") + "/.well-known/openid-configuration": {"issuer": issuer, "jwks_uri": jwks_uri},
+        jwks_uri: jwks_of(*keys),
+    }
