@@ -230,9 +230,11 @@ def _describe_settings(report: _Report, settings: Settings) -> None:
         report.note(f"JWKS_URI {settings.jwks_uri}")
     report.note(
         f"algorithms: {', '.join(sorted(settings.algorithms))}; leeway: {settings.leeway_seconds} s;"
-        f" token_use: {', '.join(sorted(settings.token_uses))};"
-        f" typ at+jwt: {'required' if settings.require_at_jwt_typ else 'not required'};"
-        f" scope claims: scope, scp{''.join(', ' + name for name in settings.scope_claims)}"
+        f" token_use: {', '.join(sorted(settings.token_uses))}"
+    )
+    report.note(
+        f"typ at+jwt: {'required' if settings.require_at_jwt_typ else 'not required'};"
+        f" scopes from: scope, scp{''.join(', ' + name for name in settings.scope_claims)}"
     )
 
 
