@@ -18,12 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from moto import mock_aws
 
 from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.explain import explain
 from jwt_authorizer.jwks import HttpJsonFetcher
 from jwt_authorizer.keys import MIN_RSA_BITS, parse_jwks
 from jwt_authorizer.service import AuthorizerService
-from tests.support.providers import METHOD_ARN, STAGE, QuietTelemetry
+from tests.support.providers import STAGE, QuietTelemetry, authorize, rejection
 
 REGION = "eu-west-1"
 PASSWORD = "Correct-Horse-9-battery"
@@ -99,18 +98,6 @@ def service_for(pool: Pool, **env: str) -> AuthorizerService:
     )
     # The real fetcher: requests, which moto intercepts at the pool's issuer URL.
     return AuthorizerService.create(settings, QuietTelemetry(), fetcher=HttpJsonFetcher())
-
-
-def authorize(service: AuthorizerService, token: str) -> dict[str, Any]:
-    return service.authorize(
-        {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    )
-
-
-def rejection(service: AuthorizerService, token: str) -> str:
-    with pytest.raises(TokenRejected) as raised:
-        authorize(service, token)
-    return raised.value.reason
 
 
 def unverified_claims(token: str) -> dict[str, Any]:

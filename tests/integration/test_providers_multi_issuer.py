@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from tests.support.jwks_server import JwksServer, running_jwks_server
-from tests.support.providers import METHOD_ARN, QuietTelemetry
+from tests.support.providers import QuietTelemetry, authorize, rejection
 from tests.support.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 
 SHARED_KID = "signing-key-1"  # both providers happen to name their key the same
@@ -59,18 +57,6 @@ def service_for(env: dict[str, str]) -> AuthorizerService:
 @pytest.fixture
 def service(server_a: JwksServer, server_b: JwksServer) -> AuthorizerService:
     return service_for({"ISSUER": f"{server_a.issuer},{server_b.issuer}", "AUDIENCE": "api://messages"})
-
-
-def authorize(service: AuthorizerService, token: str) -> dict[str, Any]:
-    return service.authorize(
-        {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    )
-
-
-def rejection(service: AuthorizerService, token: str) -> str:
-    with pytest.raises(TokenRejected) as raised:
-        authorize(service, token)
-    return raised.value.reason
 
 
 def test_each_issuers_tokens_are_verified_with_that_issuers_keys(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError
+from jwt_authorizer.errors import JwksFetchError, TokenRejected
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import KeySet, parse_jwks
 from jwt_authorizer.service import AuthorizerService
@@ -212,6 +212,22 @@ def service_with_keys(
         for issuer in settings.issuers
     }
     return AuthorizerService(settings, QuietTelemetry(), caches, now=now)
+
+
+def authorize(service: AuthorizerService, token: str, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+    """The service's answer to a TOKEN event carrying `Bearer <token>`."""
+    return service.authorize(
+        {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": method_arn}
+    )
+
+
+def rejection(service: AuthorizerService, token: str) -> str | None:
+    """Why the service refuses `token` (the reason its logs and metrics give), or None if it allows it."""
+    try:
+        authorize(service, token)
+    except TokenRejected as rejected:
+        return rejected.reason
+    return None
 
 
 class StaticFetcher:

@@ -9,14 +9,12 @@ from typing import Any
 import pytest
 
 from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.explain import HINTS, Explanation, explain, main
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import (
     COGNITO_CLIENT_ID,
     COGNITO_ISSUER,
     GENERIC_ISSUER,
-    METHOD_ARN,
     NOW,
     QuietTelemetry,
     StaticFetcher,
@@ -24,6 +22,7 @@ from tests.support.providers import (
     cognito_id_claims,
     generic_claims,
     provider_documents,
+    rejection,
 )
 from tests.support.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
 
@@ -242,15 +241,6 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
     }
 
 
-def _reason(authorizer: AuthorizerService, token: str) -> str | None:
-    event = {"authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    try:
-        authorizer.authorize(event)
-    except TokenRejected as rejection:
-        return rejection.reason
-    return None
-
-
 def test_the_explanation_and_the_authorizer_agree_on_every_kind_of_token(key: SigningKey) -> None:
     settings = Settings.from_env(ENV)
     documents = provider_documents(GENERIC_ISSUER, key)
@@ -259,7 +249,7 @@ def test_the_explanation_and_the_authorizer_agree_on_every_kind_of_token(key: Si
     )
     for name, (token, expected) in _corpus(key).items():
         explanation = run(token, key)
-        assert (name, explanation.reason, _reason(authorizer, token)) == (name, expected, expected)
+        assert (name, explanation.reason, rejection(authorizer, token)) == (name, expected, expected)
         first_failure = next((line for line in explanation.text.splitlines() if "[FAIL]" in line), None)
         if expected is None:
             assert first_failure is None, name

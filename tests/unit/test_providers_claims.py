@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import (
     AUTH0_ISSUER,
@@ -17,16 +16,17 @@ from tests.support.providers import (
     ENTRA_ISSUER,
     GENERIC_ISSUER,
     KEYCLOAK_ISSUER,
-    METHOD_ARN,
     OKTA_ISSUER,
     STAGE,
     auth0_claims,
+    authorize,
     cognito_access_claims,
     cognito_id_claims,
     entra_claims,
     generic_claims,
     keycloak_claims,
     okta_claims,
+    rejection,
     service_with_keys,
 )
 from tests.support.tokens import REMOVE, SigningKey, mint
@@ -47,18 +47,6 @@ def allow_all_but(*denied: str) -> dict[str, Any]:
             {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/{r}" for r in denied]}
         )
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def authorize(service: AuthorizerService, token: str) -> dict[str, Any]:
-    return service.authorize(
-        {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    )
-
-
-def rejection(service: AuthorizerService, token: str) -> str:
-    with pytest.raises(TokenRejected) as raised:
-        authorize(service, token)
-    return raised.value.reason
 
 
 def provider(
