@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import (
     AUTH0_ISSUER,
@@ -307,6 +310,14 @@ def test_a_cognito_token_with_aud_is_checked_on_aud_not_client_id(rsa_signing_ke
     assert rejection(cognito(rsa_signing_key), mint(rsa_signing_key, both)) == "invalid_audience"
 
 
+@pytest.mark.parametrize("token_use", [["access"], {"access": True}, 1, None])
+def test_a_token_use_that_is_not_a_string_is_refused_not_crashed_on(
+    rsa_signing_key: SigningKey, token_use: Any
+) -> None:
+    claims = cognito_access_claims(token_use=token_use)
+    assert rejection(cognito(rsa_signing_key), mint(rsa_signing_key, claims)) == "invalid_token_use"
+
+
 def test_any_issuers_token_that_says_it_is_an_id_token_is_refused(rsa_signing_key: SigningKey) -> None:
     service = provider(GENERIC_ISSUER, rsa_signing_key, "https://api.example.com")
     assert rejection(service, mint(rsa_signing_key, generic_claims(token_use="id"))) == "invalid_token_use"
@@ -334,3 +345,40 @@ def test_each_issuer_accepts_only_its_own_audiences(
     assert rejection(service, mint(rsa_signing_key, okta_token_for_the_cognito_client)) == "invalid_audience"
     cognito_token_for_okta_audience = cognito_access_claims(aud="api://default")
     assert rejection(service, mint(rotated_rsa_key, cognito_token_for_okta_audience)) == "invalid_audience"
+
+
+# Whatever shape the provider-specific claims take, the answer is an authorizer result or a 401 ---------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    overrides=st.fixed_dictionaries(
+        {},
+        optional={
+            name: json_values
+            for name in ("aud", "client_id", "token_use", "roles", "realm_access", "cognito:groups", "scope")
+        },
+    )
+)
+def test_odd_provider_claims_never_crash_the_authorizer(
+    rsa_signing_key: SigningKey, overrides: dict[str, Any]
+) -> None:
+    service = provider(
+        COGNITO_ISSUER,
+        rsa_signing_key,
+        COGNITO_CLIENT_ID,
+        SCOPE_CLAIMS="roles,realm_access.roles,cognito:groups",
+        TOKEN_USE="access,id",
+    )
+    token = mint(rsa_signing_key, cognito_access_claims(**overrides))
+    try:
+        result = authorize(service, token)
+    except TokenRejected:
+        return
+    assert set(result) == {"principalId", "policyDocument", "context"}

@@ -164,7 +164,7 @@ class TokenVerifier:
         token_use = claims.get("token_use")
         if token_use is None and not rules.cognito:
             return
-        if token_use not in self._token_uses:
+        if not isinstance(token_use, str) or token_use not in self._token_uses:
             raise TokenRejected("invalid_token_use", f"token_use {str(token_use)[:32]!r}")
 
 
