@@ -118,7 +118,7 @@ Verdict (the authorizer's own decision)
            "iss": "https://auth.example.com",
            "jti": "dbe39bf3a3ba4238a513f51d6e1691c4",
            "roles": "messages:write",
-           "scope": "messages:read",
+           "scope": "messages:read messages:write",
            "sub": "5ba552d67"
          }
 """

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
+from messages_api.errors import InsufficientScope
+from messages_api.identity import Caller, RouteScopes
 from tests.support.providers import (
     AUTH0_ISSUER,
     COGNITO_CLIENT_ID,
@@ -94,9 +96,9 @@ def test_okta_groups_can_grant_routes_when_mapped(rsa_signing_key: SigningKey) -
     service = provider(OKTA_ISSUER, rsa_signing_key, "api://default", routes, SCOPE_CLAIMS="groups")
     result = authorize(service, mint(rsa_signing_key, okta_claims(), typ=REMOVE))
     assert result["policyDocument"] == allow_all_but()
-    # The context's scope stays the token's OAuth scopes; the groups travel under their own name.
+    # The context's scope is what the routes were checked against: the protected function re-checks it.
     assert (result["context"]["scope"], result["context"]["groups"]) == (
-        "messages:read openid",
+        "Everyone Messaging messages:read openid",
         "Everyone,Messaging",
     )
 
@@ -160,7 +162,7 @@ def test_auth0_rbac_permissions_grant_routes_when_mapped(rsa_signing_key: Signin
     )
     result = authorize(service, mint(rsa_signing_key, auth0_claims()))
     assert result["policyDocument"] == allow_all_but("DELETE/messages/*")
-    assert result["context"]["scope"] == "email openid profile"
+    assert result["context"]["scope"] == "email messages:read messages:write openid profile"
 
 
 def test_auth0_issuer_is_matched_with_its_trailing_slash(rsa_signing_key: SigningKey) -> None:
@@ -382,3 +384,19 @@ def test_odd_provider_claims_never_crash_the_authorizer(
     except TokenRejected:
         return
     assert set(result) == {"principalId", "policyDocument", "context"}
+
+
+def test_the_protected_function_agrees_with_the_authorizer_on_mapped_roles(
+    rsa_signing_key: SigningKey,
+) -> None:
+    # Given Entra ID app roles mapped onto routes, and a client-credentials token holding only roles,
+    service = provider(ENTRA_ISSUER, rsa_signing_key, ENTRA_API_CLIENT_ID, ENTRA_ROUTES, SCOPE_CLAIMS="roles")
+    result = authorize(service, mint(rsa_signing_key, entra_claims(scp=REMOVE)))
+    # When the protected function checks the same ROUTE_SCOPES against the context it receives,
+    caller = Caller.from_event({"requestContext": {"authorizer": result["context"]}})
+    table = RouteScopes.parse(json.dumps(ENTRA_ROUTES))
+    # Then it allows the route the authorizer allowed, and refuses the ones the authorizer denied.
+    caller.require(table.required("DELETE", "/messages/{id}"))
+    with pytest.raises(InsufficientScope):
+        caller.require(table.required("GET", "/messages"))
+    assert result["policyDocument"] == allow_all_but("GET/messages", "POST/messages")

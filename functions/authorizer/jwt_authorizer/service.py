@@ -84,11 +84,12 @@ class AuthorizerService:
         method_arn = MethodArn.parse(event.get("methodArn"))
         token = bearer_token(event.get("authorizationToken"))
         verified = self._verifier.verify(token)
-        scopes = scopes_of(verified.claims)
-        granted = granted_scopes(verified.claims, scopes, self._scope_claims)
-        denied = denied_routes(self._routes, granted)
+        # The context's scope is what the routes were checked against, so the functions behind the
+        # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
+        scopes = granted_scopes(verified.claims, scopes_of(verified.claims), self._scope_claims)
+        denied = denied_routes(self._routes, scopes)
         if denied:
-            self._note_if_this_route_denied(method_arn, denied, verified.subject, granted)
+            self._note_if_this_route_denied(method_arn, denied, verified.subject, scopes)
         else:
             self._telemetry.allowed()
         return {
