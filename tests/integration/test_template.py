@@ -79,8 +79,11 @@ def jwt_authorizer(stack: dict[str, Any]) -> dict[str, Any]:
     return scheme
 
 
-def resolve(value: Any, parameters: dict[str, str]) -> Any:
-    """Ref and Fn::Sub over parameters, as CloudFormation will resolve them at deploy time."""
+def resolve(value: Any, parameters: dict[str, str], conditions: dict[str, bool] | None = None) -> Any:
+    """Ref, Fn::Sub and Fn::If over parameters, as CloudFormation will resolve them at deploy time."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"} and conditions is not None:
+        name, if_true, if_false = value["Fn::If"]
+        return resolve(if_true if conditions[name] else if_false, parameters, conditions)
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return parameters[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
@@ -92,7 +95,21 @@ def environment(stack: dict[str, Any], function: str, **parameters: str) -> dict
     defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
     values = defaults | PROVIDER | parameters | {"AWS::StackName": "messages", "AWS::Region": "us-east-1"}
     variables = stack["Resources"][function]["Properties"]["Environment"]["Variables"]
-    return {name: resolve(value, values) for name, value in variables.items()}
+    conditions = {name: holds(condition, values) for name, condition in stack.get("Conditions", {}).items()}
+    return {name: resolve(value, values, conditions) for name, value in variables.items()}
+
+
+def holds(condition: Any, parameters: dict[str, str]) -> bool:
+    """A template condition (Fn::Equals, Fn::Not, Fn::And over parameters) for these parameter values."""
+    [(function, arguments)] = condition.items()
+    if function == "Fn::Equals":
+        left, right = (resolve(argument, parameters) for argument in arguments)
+        return bool(left == right)
+    if function == "Fn::Not":
+        return not holds(arguments[0], parameters)
+    if function == "Fn::And":
+        return all(holds(argument, parameters) for argument in arguments)
+    raise AssertionError(f"unexpected condition function {function}")
 
 
 # Lint ----------------------------------------------------------------------------------------------------
@@ -379,13 +396,15 @@ def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict
     assert {"ISSUER", "AUDIENCE", "JWKS_URI", "ROUTE_SCOPES", "ALGORITHMS"} <= variables
 
 
-def test_the_issuer_and_audience_have_no_default_and_a_rule_requires_them(stack: dict[str, Any]) -> None:
+def test_the_issuer_and_audience_have_no_default_and_a_rule_requires_an_audience_with_an_issuer(
+    stack: dict[str, Any],
+) -> None:
     assert stack["Parameters"]["IssuerUrl"]["Default"] == ""
     assert stack["Parameters"]["Audience"]["Default"] == ""
-    assertions = stack["Rules"]["ProviderIsSet"]["Assertions"]
-    assert [a["Assert"] for a in assertions] == [
-        {"Fn::Not": [{"Fn::Equals": [{"Ref": "IssuerUrl"}, ""]}]},
-        {"Fn::Not": [{"Fn::Equals": [{"Ref": "Audience"}, ""]}]},
+    rule = stack["Rules"]["ProviderIsSet"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "IssuerUrl"}, ""]}]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "Audience"}, ""]}]}
     ]
 
 
