@@ -58,10 +58,14 @@ def parameters_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, str
     return defaults | given | CREATED | {"AWS::StackName": "messages"}
 
 
+def conditions_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, bool]:
+    values = parameters_of(stack, given)
+    return {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+
+
 def created(stack: dict[str, Any], given: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The resources CloudFormation creates for these parameters: those whose condition holds."""
-    values = parameters_of(stack, given)
-    conditions = {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+    conditions = conditions_of(stack, given)
     return {
         name: resource
         for name, resource in stack["Resources"].items()
@@ -70,8 +74,7 @@ def created(stack: dict[str, Any], given: dict[str, str]) -> dict[str, dict[str,
 
 
 def outputs(stack: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
-    values = parameters_of(stack, given)
-    conditions = {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+    values, conditions = parameters_of(stack, given), conditions_of(stack, given)
     return {
         name: resolve(output["Value"], values, conditions)
         for name, output in stack["Outputs"].items()
