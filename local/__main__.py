@@ -1,0 +1,166 @@
+"""`python -m local dev | token | rotate-key`: what `make dev`, `make token` and `make rotate-key` run."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from local.lambdas import FunctionLoadError
+from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
+from local.stack import LocalStack, StackOptions
+from local.template import TemplateError
+
+DEFAULT_CLIENT = ("dev-client", "dev-secret")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the provider and the API in the foreground")
+    dev.add_argument("--template", type=Path, default=StackOptions.template)
+    dev.add_argument("--api-port", type=int, default=3000)
+    dev.add_argument("--provider-port", type=int, default=3001)
+    dev.add_argument("--issuer", help="trust this external issuer instead of the local provider")
+    dev.add_argument("--audience", help="the audience tokens of --issuer carry")
+    dev.add_argument("--jwks-uri", help="the JWKS URL of --issuer, to skip discovery")
+    dev.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter"
+    )
+
+    token = commands.add_parser("token", help="print an access token from the running local provider")
+    token.add_argument("--provider-port", type=int, default=3001)
+    token.add_argument("--scope", default="", help="space-separated scopes (default: all the client may have)")
+    token.add_argument("--client-id", default=DEFAULT_CLIENT[0])
+    token.add_argument("--client-secret", default=DEFAULT_CLIENT[1])
+
+    commands.add_parser("rotate-key", help="start signing with a new key; the old one stays published")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "dev":
+            return _dev(args)
+        if args.command == "token":
+            return _token(args)
+        return _rotate_key()
+    except (ConfigError, TemplateError, FunctionLoadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _dev(args: argparse.Namespace) -> int:
+    parameters = {}
+    for item in args.parameter:
+        name, separator, value = item.partition("=")
+        if not separator:
+            raise ValueError(f"--parameter {item!r} is not NAME=VALUE")
+        parameters[name] = value
+    options = StackOptions(
+        template=args.template,
+        api_port=args.api_port,
+        provider_port=args.provider_port,
+        external_issuer=args.issuer or None,
+        external_audience=args.audience or None,
+        external_jwks_uri=args.jwks_uri or None,
+        parameters=parameters,
+    )
+    stack = LocalStack(options, log=lambda line: print(line, flush=True))
+    stack.start()
+    print(_banner(stack), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _banner(stack: LocalStack) -> str:
+    api = stack.api
+    authorizer_env = next(
+        (api.functions[spec.function].environment for spec in api.authorizers.values()), {}
+    )
+    lines = [
+        "",
+        f"API       {stack.api_url}  (stage {api.stage}, template {stack.options.template.name})",
+    ]
+    for route in sorted(api.routes, key=lambda r: (r.path, r.method)):
+        guard = f"authorizer {route.authorizer}" if route.authorizer else "open"
+        lines.append(f"          {route.method:<6} {route.path:<20} → {route.function} ({guard})")
+    if stack.provider_url and stack.issuer is not None:
+        client_id, secret = DEFAULT_CLIENT
+        token_url = f"{stack.provider_url}{TOKEN_PATH}"
+        lines += [
+            f"Provider  {stack.provider_url}  (issuer; discovery at /.well-known/openid-configuration)",
+            f"          token endpoint {token_url}, audience {stack.issuer.config.audience}",
+            f"Client    {client_id} / {secret}  (scopes: {' '.join(sorted(stack.issuer.config.clients[client_id].scopes))})",
+            "",
+            "Try it (in another terminal):",
+            f"  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {token_url} \\",
+            "    | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')",
+            f'  curl -i -H "Authorization: Bearer $TOKEN" {stack.api_url}/profile',
+            f"  http {stack.api_url}/profile \"Authorization:Bearer $TOKEN\"",
+            "  (or TOKEN=$(make -s token))",
+        ]
+    else:
+        lines.append(
+            f"Issuer    {authorizer_env.get('ISSUER')} (audience {authorizer_env.get('AUDIENCE')}):"
+            " use tokens from your provider"
+        )
+    lines += ["", "Ctrl-C stops both. One line per request follows.", ""]
+    return "\n".join(lines)
+
+
+def _token(args: argparse.Namespace) -> int:
+    fields = {"grant_type": "client_credentials"}
+    if args.scope.strip():
+        fields["scope"] = " ".join(args.scope.split())
+    credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(args.client_secret)}"
+    request = urllib.request.Request(  # noqa: S310 - a fixed http URL on 127.0.0.1
+        f"http://127.0.0.1:{args.provider_port}{TOKEN_PATH}",
+        data=urllib.parse.urlencode(fields).encode(),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            print(json.load(response)["access_token"])
+            return 0
+    except urllib.error.HTTPError as error:
+        print(f"error: the token endpoint answered {error.code}: {error.read().decode()}", file=sys.stderr)
+    except urllib.error.URLError:
+        print(
+            f"error: no local provider on 127.0.0.1:{args.provider_port}; start it with `make dev`",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def _rotate_key() -> int:
+    options = StackOptions()
+    config = ProviderConfig.load(options.provider_config)
+    keys = KeyStore(options.key_file)
+    previous = keys.active().kid
+    new = keys.rotate(config.token_lifetime_seconds)
+    print(
+        f"signing with {new.kid} now; {previous} stays in the JWKS for"
+        f" {config.token_lifetime_seconds}s more, until its last token has expired"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

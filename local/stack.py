@@ -1,0 +1,82 @@
+"""Both servers together, as `make dev` and the end-to-end tests start them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local.gateway import Gateway, GatewayServer, Log
+from local.lambdas import LambdaFunction
+from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
+from local.template import ApiSpec, load_api
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class StackOptions:
+    template: Path = ROOT / "template.yaml"
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    provider_port: int = 3001
+    provider_config: Path = ROOT / "local" / "provider.json"
+    key_file: Path = ROOT / ".local" / "provider-keys.json"
+    #: A real issuer and audience to trust instead of the local provider (which then does not start).
+    external_issuer: str | None = None
+    external_audience: str | None = None
+    external_jwks_uri: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    api: str | None = None
+
+
+class LocalStack:
+    def __init__(
+        self,
+        options: StackOptions,
+        log: Log = print,
+        clock: Callable[[], float] = time.monotonic,
+        provider_now: Callable[[], float] = time.time,
+    ) -> None:
+        self.options = options
+        self.provider: ProviderServer | None = None
+        self.issuer: TokenIssuer | None = None
+        parameters = dict(options.parameters)
+        if options.external_issuer:
+            if not options.external_audience:
+                raise ValueError("an external issuer needs its audience too")
+            parameters |= {"IssuerUrl": options.external_issuer, "Audience": options.external_audience}
+            parameters["JwksUri"] = options.external_jwks_uri or ""
+        else:
+            config = ProviderConfig.load(options.provider_config)
+            self.provider = ProviderServer(options.host, options.provider_port, log=log)
+            self.issuer = TokenIssuer(
+                self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
+            )
+            parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
+        self.api: ApiSpec = load_api(options.template, parameters, options.api)
+        functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
+        for function in functions.values():
+            function.load()  # cold starts now: a bad configuration stops `make dev` with its message
+        self.gateway = Gateway(self.api, functions, clock=clock)
+        self.api_server = GatewayServer(self.gateway, options.host, options.api_port, log=log)
+
+    @property
+    def api_url(self) -> str:
+        return self.api_server.url
+
+    @property
+    def provider_url(self) -> str | None:
+        return self.provider.url if self.provider else None
+
+    def start(self) -> None:
+        if self.provider is not None and self.issuer is not None:
+            self.issuer.keys.active()  # create the signing key before the first request needs it
+            self.provider.start(self.issuer)
+        self.api_server.start()
+
+    def stop(self) -> None:
+        self.api_server.stop()
+        if self.provider is not None:
+            self.provider.stop()

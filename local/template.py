@@ -1,0 +1,381 @@
+"""template.yaml as API Gateway and Lambda will see it: translated by aws-sam-translator, then resolved.
+
+The translator turns the SAM template into the CloudFormation `sam deploy` would create: the REST API's
+OpenAPI body (routes, authorizers, gateway responses) and each function with Globals merged in. The
+intrinsic functions left in it (Ref, Fn::Sub, Fn::GetAtt, Fn::If...) are resolved here from the
+parameters, so each function's environment is what Lambda would give it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.apigateway import ACCOUNT_ID, API_ID, REGION, GatewayResponse
+
+STACK_NAME = "local"
+_FUNCTION_NAME = re.compile(r"functions/arn:aws:lambda:[^:]+:\d+:function:([^/:]+)(?::[^/]*)?/invocations$")
+_NO_VALUE = object()
+
+
+class TemplateError(Exception):
+    """template.yaml cannot be run locally; the message says why."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str  # module.function
+    runtime: str
+    memory_mb: int
+    timeout_seconds: int
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    name: str
+    function: str  # logical id
+    identity_header: str
+    validation_expression: str | None
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str  # GET, POST, ... or ANY
+    path: str  # the resource path, e.g. /messages/{id}
+    function: str  # logical id
+    authorizer: str | None  # a name in ApiSpec.authorizers, or None for an open route
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    logical_id: str
+    stage: str
+    routes: tuple[RouteSpec, ...]
+    authorizers: dict[str, AuthorizerSpec]
+    gateway_responses: dict[str, GatewayResponse]
+    functions: dict[str, FunctionSpec]
+    parameters: dict[str, str]
+
+
+def load_api(
+    template_path: Path, overrides: Mapping[str, str] | None = None, api_logical_id: str | None = None
+) -> ApiSpec:
+    """Read, translate and resolve `template_path`; the REST API named `api_logical_id` (or the only one)."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    try:
+        template = yaml_parse(template_path.read_text())
+    except (OSError, ValueError) as error:
+        raise TemplateError(f"cannot read {template_path}: {error}") from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise TemplateError(f"{template_path} has no Resources")
+    parameters = _parameter_values(template, overrides or {})
+    code_dirs = _take_code_uris(template, template_path.parent)
+    translated = _translate(template, parameters)
+    resolver = _Resolver(translated, parameters)
+    resources = {
+        name: resolver.resolve(resource)
+        for name, resource in translated["Resources"].items()
+        if resolver.condition_holds(resource.get("Condition"))
+    }
+    functions = {
+        name: _function_spec(name, resource["Properties"], code_dirs[name])
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Function" and name in code_dirs
+    }
+    api_name = _choose_api(resources, api_logical_id)
+    body = resources[api_name]["Properties"].get("Body")
+    if not isinstance(body, dict):
+        raise TemplateError(f"{api_name} has no inline OpenAPI body (DefinitionUri is not supported locally)")
+    authorizers = _authorizers(body, functions)
+    routes = _routes(body, functions, authorizers)
+    responses = {
+        str(kind): GatewayResponse.from_extension(document)
+        for kind, document in (body.get("x-amazon-apigateway-gateway-responses") or {}).items()
+    }
+    responses |= _gateway_response_resources(resources, api_name)
+    return ApiSpec(
+        logical_id=api_name,
+        stage=_stage_name(resources, api_name),
+        routes=routes,
+        authorizers=authorizers,
+        gateway_responses=responses,
+        functions=functions,
+        parameters={name: str(value) for name, value in parameters.items() if "::" not in name},
+    )
+
+
+# Translation -----------------------------------------------------------------------------------------
+
+
+def _parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
+    declared = template.get("Parameters") or {}
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise TemplateError(f"unknown parameter(s) {', '.join(unknown)}; the template declares {sorted(declared)}")
+    values: dict[str, Any] = {
+        name: definition["Default"] for name, definition in declared.items() if "Default" in definition
+    }
+    values.update(overrides)
+    missing = sorted(set(declared) - set(values))
+    if missing:
+        raise TemplateError(f"parameter(s) {', '.join(missing)} have no default: pass a value")
+    values |= {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": "aws",
+        "AWS::StackName": STACK_NAME,
+        "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    return values
+
+
+def _take_code_uris(template: dict[str, Any], base: Path) -> dict[str, Path]:
+    """Each function's local code directory; the template gets an S3 placeholder the translator accepts."""
+    globals_uri = ((template.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    code_dirs = {}
+    for name, resource in template["Resources"].items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.setdefault("Properties", {})
+        uri = properties.get("CodeUri", globals_uri)
+        if not isinstance(uri, str) or uri.startswith("s3://"):
+            raise TemplateError(f"{name}: CodeUri must be a local directory to run here")
+        code_dir = (base / uri).resolve()
+        if not code_dir.is_dir():
+            raise TemplateError(f"{name}: CodeUri {uri!r} is not a directory next to the template")
+        code_dirs[name] = code_dir
+        properties["CodeUri"] = f"s3://local-stack/{name}"
+    return code_dirs
+
+
+def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    try:
+        translated: dict[str, Any] = translator.translate(
+            template, parameter_values=dict(parameters), get_managed_policy_map=lambda: {}
+        )
+    except InvalidDocumentException as error:
+        problems = "; ".join(str(cause) for cause in error.causes)
+        raise TemplateError(f"aws-sam-translator refused the template: {problems}") from None
+    return translated
+
+
+# Intrinsic functions ----------------------------------------------------------------------------------
+
+
+class _Resolver:
+    def __init__(self, template: dict[str, Any], parameters: dict[str, Any]) -> None:
+        self._parameters = parameters
+        self._resources = template.get("Resources", {})
+        self._conditions = template.get("Conditions") or {}
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in (self.resolve(item) for item in node) if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, value),) = node.items()
+            handler = _INTRINSICS.get(key)
+            if handler is not None:
+                return handler(self, value)
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self._parameters:
+            value = self._parameters[name]
+            return ",".join(map(str, value)) if isinstance(value, list) else value
+        if name in self._resources:
+            return API_ID if self._resources[name].get("Type") == "AWS::ApiGateway::RestApi" else name
+        raise TemplateError(f"Ref to unknown name {name!r}")
+
+    def get_att(self, value: Any) -> Any:
+        name, attribute = value.split(".", 1) if isinstance(value, str) else value
+        kind = self._resources.get(name, {}).get("Type")
+        if kind == "AWS::Lambda::Function" and attribute == "Arn":
+            # Named by logical id, so an integration or authorizer URI leads back to the function.
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        if kind == "AWS::ApiGateway::RestApi" and attribute == "RootResourceId":
+            return "root"
+        return f"{name}.{attribute}"
+
+    def sub(self, value: Any) -> str:
+        text, variables = (value, {}) if isinstance(value, str) else (value[0], self.resolve(value[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self._resources:
+                return str(self.get_att(name))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def condition_holds(self, name: str | None) -> bool:
+        if name is None:
+            return True
+        if name not in self._conditions:
+            raise TemplateError(f"unknown condition {name!r}")
+        return bool(self.resolve(self._conditions[name]))
+
+    def if_(self, value: list[Any]) -> Any:
+        condition, when_true, when_false = value
+        return self.resolve(when_true if self.condition_holds(condition) else when_false)
+
+
+_INTRINSICS: dict[str, Any] = {
+    "Ref": lambda r, v: r.ref(v),
+    "Fn::GetAtt": lambda r, v: r.get_att(v),
+    "Fn::Sub": lambda r, v: r.sub(v),
+    "Fn::Join": lambda r, v: str(v[0]).join(str(item) for item in r.resolve(v[1])),
+    "Fn::Select": lambda r, v: r.resolve(v[1])[int(r.resolve(v[0]))],
+    "Fn::Split": lambda r, v: str(r.resolve(v[1])).split(v[0]),
+    "Fn::If": lambda r, v: r.if_(v),
+    "Fn::Equals": lambda r, v: str(r.resolve(v[0])) == str(r.resolve(v[1])),
+    "Fn::Not": lambda r, v: not r.resolve(v[0]),
+    "Fn::And": lambda r, v: all(r.resolve(item) for item in v),
+    "Fn::Or": lambda r, v: any(r.resolve(item) for item in v),
+    "Condition": lambda r, v: r.condition_holds(v),
+}
+
+
+# The API and its functions ------------------------------------------------------------------------------
+
+
+def _function_spec(name: str, properties: dict[str, Any], code_dir: Path) -> FunctionSpec:
+    handler = properties.get("Handler")
+    if not isinstance(handler, str) or "." not in handler:
+        raise TemplateError(f"{name}: Handler must be module.function")
+    variables = (properties.get("Environment") or {}).get("Variables") or {}
+    return FunctionSpec(
+        logical_id=name,
+        code_dir=code_dir,
+        handler=handler,
+        runtime=str(properties.get("Runtime", "python3.12")),
+        memory_mb=int(properties.get("MemorySize", 128)),
+        timeout_seconds=int(properties.get("Timeout", 3)),
+        environment={key: _env_text(value) for key, value in variables.items()},
+    )
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _choose_api(resources: dict[str, Any], wanted: str | None) -> str:
+    apis = sorted(name for name, r in resources.items() if r["Type"] == "AWS::ApiGateway::RestApi")
+    if wanted is not None:
+        if wanted not in apis:
+            raise TemplateError(f"no REST API {wanted!r} in the template (found {apis})")
+        return wanted
+    if len(apis) != 1:
+        raise TemplateError(f"expected one REST API, found {apis or 'none'}: choose one with --api")
+    return apis[0]
+
+
+def _function_of(uri: Any, functions: dict[str, FunctionSpec], what: str) -> str:
+    match = _FUNCTION_NAME.search(uri) if isinstance(uri, str) else None
+    if match is None or match.group(1) not in functions:
+        raise TemplateError(f"{what}: {uri!r} is not a Lambda function of this template")
+    return match.group(1)
+
+
+def _authorizers(body: dict[str, Any], functions: dict[str, FunctionSpec]) -> dict[str, AuthorizerSpec]:
+    authorizers = {}
+    for name, definition in (body.get("securityDefinitions") or {}).items():
+        extension = definition.get("x-amazon-apigateway-authorizer")
+        if extension is None:
+            continue
+        if str(extension.get("type", "")).lower() != "token":
+            raise TemplateError(f"authorizer {name}: only TOKEN authorizers run locally")
+        expression = extension.get("identityValidationExpression")
+        if expression is not None:
+            try:
+                re.compile(expression)
+            except re.error as error:
+                raise TemplateError(f"authorizer {name}: bad ValidationExpression ({error})") from None
+        ttl = int(extension.get("authorizerResultTtlInSeconds", 300))
+        if not 0 <= ttl <= 3600:
+            raise TemplateError(f"authorizer {name}: ReauthorizeEvery {ttl} is outside 0..3600")
+        authorizers[name] = AuthorizerSpec(
+            name=name,
+            function=_function_of(extension.get("authorizerUri"), functions, f"authorizer {name}"),
+            identity_header=str(definition.get("name", "Authorization")),
+            validation_expression=expression,
+            ttl_seconds=ttl,
+        )
+    return authorizers
+
+
+def _routes(
+    body: dict[str, Any], functions: dict[str, FunctionSpec], authorizers: dict[str, AuthorizerSpec]
+) -> tuple[RouteSpec, ...]:
+    default_security = body.get("security") or []
+    routes = []
+    for path, operations in (body.get("paths") or {}).items():
+        for method, operation in operations.items():
+            if method == "x-amazon-apigateway-any-method":
+                method = "any"
+            elif method.startswith("x-") or method == "parameters":
+                continue
+            integration = operation.get("x-amazon-apigateway-integration") or {}
+            if integration.get("type") != "aws_proxy":
+                raise TemplateError(f"{method.upper()} {path}: only Lambda proxy integrations run locally")
+            security = operation.get("security", default_security)
+            names = [name for requirement in security for name in requirement if name in authorizers]
+            routes.append(
+                RouteSpec(
+                    method=method.upper(),
+                    path=path,
+                    function=_function_of(integration.get("uri"), functions, f"{method.upper()} {path}"),
+                    authorizer=names[0] if names else None,
+                )
+            )
+    return tuple(routes)
+
+
+def _gateway_response_resources(resources: dict[str, Any], api_name: str) -> dict[str, GatewayResponse]:
+    responses = {}
+    for resource in resources.values():
+        properties = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::ApiGateway::GatewayResponse" and properties.get("RestApiId") == API_ID:
+            responses[properties["ResponseType"]] = GatewayResponse.from_extension(
+                {
+                    "statusCode": properties.get("StatusCode"),
+                    "responseParameters": properties.get("ResponseParameters"),
+                    "responseTemplates": properties.get("ResponseTemplates"),
+                }
+            )
+    return responses
+
+
+def _stage_name(resources: dict[str, Any], api_name: str) -> str:
+    for resource in resources.values():
+        properties = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::ApiGateway::Stage" and properties.get("RestApiId") == API_ID:
+            return str(properties["StageName"])
+    raise TemplateError(f"{api_name} has no stage")
