@@ -5,13 +5,35 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt functions/authorizer/requirements.txt functions/api/requirements.txt
 
-.PHONY: test lint format build clean explain
+.PHONY: test lint format build clean explain dev token rotate-key
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+# The local stack's ports, and an optional real issuer to trust instead of the local provider:
+#   make dev ISSUER=https://example.okta.com/oauth2/default AUDIENCE=api://default
+API_PORT ?= 3000
+PROVIDER_PORT ?= 3001
+ISSUER ?=
+AUDIENCE ?=
+JWKS_URI ?=
+SCOPE ?=
+
+## dev: the API on 127.0.0.1:$(API_PORT) and an OpenID provider on 127.0.0.1:$(PROVIDER_PORT), in the foreground
+dev: $(STAMP)
+	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) \
+		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)')
+
+## token: print an access token from the running local provider (make token SCOPE="messages:read")
+token: $(STAMP)
+	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)'
+
+## rotate-key: sign new tokens with a new key; the old key stays published until its tokens expire
+rotate-key: $(STAMP)
+	$(BIN)/python -m local rotate-key
 
 ## test: the whole suite (unit, integration over 127.0.0.1, end to end)
 test: $(STAMP)
@@ -21,7 +43,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions tests
+	$(BIN)/mypy functions local tests
 
 # sam build without Docker builds each function with the runtime's own Python, found on PATH by name.
 RUNTIME_PYTHON ?= python3.12

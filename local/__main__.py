@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import signal
 import sys
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     token = commands.add_parser("token", help="print an access token from the running local provider")
     token.add_argument("--provider-port", type=int, default=3001)
-    token.add_argument("--scope", default="", help="space-separated scopes (default: all the client may have)")
+    token.add_argument("--scope", default="", help="space-separated scopes (default: all the client's)")
     token.add_argument("--client-id", default=DEFAULT_CLIENT[0])
     token.add_argument("--client-secret", default=DEFAULT_CLIENT[1])
 
@@ -77,10 +78,8 @@ def _dev(args: argparse.Namespace) -> int:
     print(_banner(stack), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     stack.stop()
     print("stopped", flush=True)
     return 0
@@ -88,9 +87,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _banner(stack: LocalStack) -> str:
     api = stack.api
-    authorizer_env = next(
-        (api.functions[spec.function].environment for spec in api.authorizers.values()), {}
-    )
+    authorizer_env = next((api.functions[spec.function].environment for spec in api.authorizers.values()), {})
     lines = [
         "",
         f"API       {stack.api_url}  (stage {api.stage}, template {stack.options.template.name})",
@@ -101,16 +98,17 @@ def _banner(stack: LocalStack) -> str:
     if stack.provider_url and stack.issuer is not None:
         client_id, secret = DEFAULT_CLIENT
         token_url = f"{stack.provider_url}{TOKEN_PATH}"
+        client_scopes = stack.issuer.config.clients[client_id].scopes
         lines += [
             f"Provider  {stack.provider_url}  (issuer; discovery at /.well-known/openid-configuration)",
             f"          token endpoint {token_url}, audience {stack.issuer.config.audience}",
-            f"Client    {client_id} / {secret}  (scopes: {' '.join(sorted(stack.issuer.config.clients[client_id].scopes))})",
+            f"Client    {client_id} / {secret}  (scopes: {' '.join(sorted(client_scopes))})",
             "",
             "Try it (in another terminal):",
             f"  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {token_url} \\",
             "    | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')",
             f'  curl -i -H "Authorization: Bearer $TOKEN" {stack.api_url}/profile',
-            f"  http {stack.api_url}/profile \"Authorization:Bearer $TOKEN\"",
+            f'  http {stack.api_url}/profile "Authorization:Bearer $TOKEN"',
             "  (or TOKEN=$(make -s token))",
         ]
     else:
@@ -127,7 +125,7 @@ def _token(args: argparse.Namespace) -> int:
     if args.scope.strip():
         fields["scope"] = " ".join(args.scope.split())
     credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(args.client_secret)}"
-    request = urllib.request.Request(  # noqa: S310 - a fixed http URL on 127.0.0.1
+    request = urllib.request.Request(
         f"http://127.0.0.1:{args.provider_port}{TOKEN_PATH}",
         data=urllib.parse.urlencode(fields).encode(),
         headers={

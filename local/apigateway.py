@@ -146,9 +146,7 @@ def _matches_any(statement: Mapping[str, Any], name: str, value: str, case_sensi
 @functools.lru_cache(maxsize=1024)
 def _wildcard(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     # IAM wildcards: `*` any run of characters (including `/` and `:`), `?` exactly one.
-    regex = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
-    )
+    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
     return re.compile(regex, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
 
 
@@ -221,7 +219,9 @@ DEFAULT_STATUS = {
     "BAD_GATEWAY": 502,
 }
 _DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
-_CONTEXT_VARIABLE = re.compile(r"\$(?:\{context\.([A-Za-z0-9_.]+)\}|context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*))")
+_CONTEXT_VARIABLE = re.compile(
+    r"\$(?:\{context\.([A-Za-z0-9_.]+)\}|context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*))"
+)
 
 
 @dataclass(frozen=True)

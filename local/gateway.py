@@ -7,7 +7,6 @@ on a port. Each request ends in one console line: method, path, status, latency,
 from __future__ import annotations
 
 import base64
-import json
 import re
 import sys
 import threading
@@ -117,7 +116,9 @@ class Gateway:
         call = _Call(request, unquote(parts.path) or "/", parse_qsl(parts.query, keep_blank_values=True))
         match = self._routes.find(request.method, call.path)
         if match is None:
-            return self._gateway_response(call, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+            return self._gateway_response(
+                call, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
+            )
         call.route, call.path_parameters = match
         decision = "open route"
         if call.route.authorizer is not None:
@@ -238,7 +239,11 @@ class Gateway:
     def _forwarding_headers(request: Request) -> list[tuple[str, str]]:
         present = {name.lower() for name, _ in request.headers}
         port = request.host.rpartition(":")[2] if ":" in request.host else "80"
-        added = [("X-Forwarded-For", request.source_ip), ("X-Forwarded-Port", port), ("X-Forwarded-Proto", "http")]
+        added = [
+            ("X-Forwarded-For", request.source_ip),
+            ("X-Forwarded-Port", port),
+            ("X-Forwarded-Proto", "http"),
+        ]
         return [(name, value) for name, value in added if name.lower() not in present]
 
     # Gateway responses -------------------------------------------------------------------------------
@@ -326,8 +331,17 @@ def _resource_id(path: str) -> str:
 
 
 def _identity(request: Request, user_agent: str | None) -> dict[str, Any]:
-    fields = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "accessKey",
-              "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")
+    fields = (
+        "cognitoIdentityPoolId",
+        "accountId",
+        "cognitoIdentityId",
+        "caller",
+        "accessKey",
+        "cognitoAuthenticationType",
+        "cognitoAuthenticationProvider",
+        "userArn",
+        "user",
+    )
     return {**dict.fromkeys(fields), "sourceIp": request.source_ip, "userAgent": user_agent}
 
 
@@ -389,7 +403,7 @@ Log = Callable[[str], None]
 
 def console_line(request: Request, response: Response, latency_ms: float) -> str:
     path = urlsplit(request.target).path
-    return f"{request.method} {path} → {response.status} in {latency_ms:.1f} ms · authorizer: {response.decision}"
+    return f"{request.method} {path} → {response.status} in {latency_ms:.1f} ms · {response.decision}"
 
 
 class GatewayServer:
@@ -445,7 +459,7 @@ class GatewayServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self._server.server_address[0]!s}:{self.port}"
 
     def start(self) -> None:
         self._thread.start()

@@ -108,7 +108,9 @@ class LambdaFunction:
             try:
                 yield
             finally:
-                self._modules = {name: sys.modules.pop(name) for name in list(sys.modules) if self._owns(name)}
+                self._modules = {
+                    name: sys.modules.pop(name) for name in list(sys.modules) if self._owns(name)
+                }
                 sys.modules.update(shadowed)
                 sys.path[:] = saved_path
                 os.environ.clear()

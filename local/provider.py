@@ -30,7 +30,7 @@ from jwt.algorithms import RSAAlgorithm
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 JWKS_PATH = "/.well-known/jwks.json"
-TOKEN_PATH = "/oauth2/token"
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
 _SCOPE_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
 #: Old keys stay published this long past the last token they could have signed (the authorizer's leeway).
 RETIRE_MARGIN_SECONDS = 60
@@ -159,8 +159,8 @@ class KeyStore:
     def _read(self) -> list[StoredKey]:
         try:
             document = json.loads(self.path.read_text())
-            keys = [
-                StoredKey(
+            loaded = [
+                (
                     entry["kid"],
                     serialization.load_pem_private_key(entry["private_key_pem"].encode(), password=None),
                     entry.get("retire_at"),
@@ -168,9 +168,16 @@ class KeyStore:
                 for entry in document["keys"]
             ]
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigError(f"{self.path}: unreadable signing keys ({error}); delete it to start afresh")
-        if not keys or not all(isinstance(key.private_key, rsa.RSAPrivateKey) for key in keys):
-            raise ConfigError(f"{self.path}: no RSA signing keys; delete it to start afresh")
+            raise ConfigError(
+                f"{self.path}: unreadable signing keys ({error}); delete it to start afresh"
+            ) from None
+        keys = [
+            StoredKey(kid, key, retire_at)
+            for kid, key, retire_at in loaded
+            if isinstance(key, rsa.RSAPrivateKey)
+        ]
+        if not keys or len(keys) != len(loaded):
+            raise ConfigError(f"{self.path}: not all keys are RSA signing keys; delete it to start afresh")
         return keys
 
     def _write(self, keys: list[StoredKey]) -> None:
@@ -248,10 +255,11 @@ class TokenIssuer:
         try:
             return Reply(200, self.issue(_form(content_type, body), authorization), _NO_STORE)
         except OAuthError as error:
-            headers = _NO_STORE
+            headers: tuple[tuple[str, str], ...] = _NO_STORE
             if error.error == "invalid_client":
                 headers = (*headers, ("WWW-Authenticate", 'Basic realm="local-provider", charset="UTF-8"'))
-            return Reply(error.status, {"error": error.error, "error_description": error.description}, headers)
+            answer = {"error": error.error, "error_description": error.description}
+            return Reply(error.status, answer, headers)
 
     def issue(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
         client = self._authenticate(form, authorization)
@@ -259,7 +267,9 @@ class TokenIssuer:
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
         if grant_type != "client_credentials":
-            raise OAuthError("unsupported_grant_type", f"only client_credentials is supported, not {grant_type!r}")
+            raise OAuthError(
+                "unsupported_grant_type", f"only client_credentials is supported, not {grant_type!r}"
+            )
         scopes = self._granted_scopes(client, form.get("scope"))
         scope = " ".join(sorted(scopes))
         now = int(self._now())
@@ -275,20 +285,22 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
         }
         key = self.keys.active()
-        token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"typ": "at+jwt", "kid": key.kid})
+        token = jwt.encode(
+            claims, key.private_key, algorithm="RS256", headers={"typ": "at+jwt", "kid": key.kid}
+        )
         return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": scope}
 
     def _authenticate(self, form: Mapping[str, str], authorization: str | None) -> Client:
         basic = _basic_credentials(authorization) if authorization else None
-        posted = form.get("client_id"), form.get("client_secret")
-        if basic is not None and posted[1] is not None:
+        posted_id, posted_secret = form.get("client_id"), form.get("client_secret")
+        if basic is not None and posted_secret is not None:
             raise OAuthError("invalid_request", "use one client authentication method, not both")
         if basic is not None:
-            if posted[0] is not None and posted[0] != basic[0]:
+            if posted_id is not None and posted_id != basic[0]:
                 raise OAuthError("invalid_request", "client_id does not match the Authorization header")
             client_id, secret = basic
-        elif posted[0] is not None and posted[1] is not None:
-            client_id, secret = posted
+        elif posted_id is not None and posted_secret is not None:
+            client_id, secret = posted_id, posted_secret
         else:
             raise OAuthError("invalid_client", "client authentication is required (HTTP Basic)", 401)
         client = self.config.clients.get(client_id)
@@ -347,7 +359,9 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 class ProviderServer:
     """Binds first (so a port of 0 gets its real number), then serves once an issuer is attached."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 3001, log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 3001, log: Callable[[str], None] | None = None
+    ) -> None:
         self.issuer: TokenIssuer | None = None
         server = self
 
@@ -362,8 +376,13 @@ class ProviderServer:
                 elif path == JWKS_PATH:
                     self._reply(Reply(200, issuer.jwks(), (("Cache-Control", "max-age=300"),)))
                 elif path == TOKEN_PATH:
-                    self._reply(Reply(405, {"error": "invalid_request", "error_description": "use POST"},
-                                      (("Allow", "POST"),)))
+                    self._reply(
+                        Reply(
+                            405,
+                            {"error": "invalid_request", "error_description": "use POST"},
+                            (("Allow", "POST"),),
+                        )
+                    )
                 else:
                     self._reply(Reply(404, {"error": "not_found"}))
 
@@ -401,7 +420,7 @@ class ProviderServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self._server.server_address[1]}"
+        return f"http://{self._server.server_address[0]!s}:{self._server.server_address[1]}"
 
     def _require_issuer(self) -> TokenIssuer:
         if self.issuer is None:

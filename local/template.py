@@ -119,7 +119,7 @@ def _parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) ->
     declared = template.get("Parameters") or {}
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
-        raise TemplateError(f"unknown parameter(s) {', '.join(unknown)}; the template declares {sorted(declared)}")
+        raise TemplateError(f"unknown parameter(s) {', '.join(unknown)}; the template has {sorted(declared)}")
     values: dict[str, Any] = {
         name: definition["Default"] for name, definition in declared.items() if "Default" in definition
     }
@@ -337,11 +337,10 @@ def _routes(
     default_security = body.get("security") or []
     routes = []
     for path, operations in (body.get("paths") or {}).items():
-        for method, operation in operations.items():
-            if method == "x-amazon-apigateway-any-method":
-                method = "any"
-            elif method.startswith("x-") or method == "parameters":
+        for key, operation in operations.items():
+            if (key.startswith("x-") and key != "x-amazon-apigateway-any-method") or key == "parameters":
                 continue
+            method = "any" if key == "x-amazon-apigateway-any-method" else key
             integration = operation.get("x-amazon-apigateway-integration") or {}
             if integration.get("type") != "aws_proxy":
                 raise TemplateError(f"{method.upper()} {path}: only Lambda proxy integrations run locally")
