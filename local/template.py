@@ -8,6 +8,7 @@ parameters, so each function's environment is what Lambda would give it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -164,6 +165,8 @@ def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str
     from samtranslator.translator.translator import Translator
 
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    # The translator warns about feature toggles it looks up; they mean nothing here.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     try:
         translated: dict[str, Any] = translator.translate(
             template, parameter_values=dict(parameters), get_managed_policy_map=lambda: {}
@@ -306,7 +309,9 @@ def _function_of(uri: Any, functions: dict[str, FunctionSpec], what: str) -> str
 
 def _authorizers(body: dict[str, Any], functions: dict[str, FunctionSpec]) -> dict[str, AuthorizerSpec]:
     authorizers = {}
-    for name, definition in (body.get("securityDefinitions") or {}).items():
+    # Swagger 2 keeps them in securityDefinitions, OpenAPI 3 in components.securitySchemes.
+    schemes = body.get("securityDefinitions") or (body.get("components") or {}).get("securitySchemes") or {}
+    for name, definition in schemes.items():
         extension = definition.get("x-amazon-apigateway-authorizer")
         if extension is None:
             continue
