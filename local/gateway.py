@@ -451,7 +451,10 @@ class GatewayServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        # A short poll interval: stop() returns promptly instead of after up to half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway", daemon=True
+        )
 
     @property
     def port(self) -> int:
