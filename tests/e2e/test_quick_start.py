@@ -1,0 +1,274 @@
+"""The README's tutorial, end to end: template.yaml's real handlers behind the local gateway, with tokens
+from the local OpenID provider, both on free ports of 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pytest
+import requests
+
+from local.__main__ import main as local_main
+from local.stack import LocalStack, StackOptions
+from tests.support.clock import FakeClock
+
+
+class ProviderClock:
+    """The provider's wall clock, which a test can move to mint tokens that are already expired."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class Stack:
+    api: str
+    provider: str
+    lines: list[str]
+    cache_clock: FakeClock
+    provider_clock: ProviderClock
+    running: LocalStack
+
+    def token_response(self, scope: str | None = None, **kwargs: Any) -> requests.Response:
+        data = {"grant_type": "client_credentials"} | ({"scope": scope} if scope is not None else {})
+        kwargs.setdefault("auth", ("dev-client", "dev-secret"))
+        return requests.post(f"{self.provider}/oauth2/token", data=data, timeout=10, **kwargs)
+
+    def token(self, scope: str | None = None) -> str:
+        response = self.token_response(scope)
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def issuer_keys_rotate(self) -> str:
+        assert self.running.issuer is not None
+        return self.running.issuer.keys.rotate(3600).kid
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return requests.request(method, f"{self.api}{path}", headers=headers, timeout=10, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    lines: list[str] = []
+    cache_clock = FakeClock()
+    provider_clock = ProviderClock()
+    options = StackOptions(
+        api_port=0, provider_port=0, key_file=tmp_path_factory.mktemp("keys") / "provider-keys.json"
+    )
+    running = LocalStack(options, log=lines.append, clock=cache_clock, provider_now=provider_clock)
+    running.start()
+    assert running.provider_url is not None
+    try:
+        yield Stack(running.api_url, running.provider_url, lines, cache_clock, provider_clock, running)
+    finally:
+        running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_provider_clock(stack: Stack) -> Iterator[None]:
+    yield
+    stack.provider_clock.offset = 0.0
+
+
+def test_public_route_answers_without_a_token(stack: Stack) -> None:
+    response = stack.call("GET", "/public")
+
+    assert response.status_code == 200
+    assert "message" in response.json()
+
+
+def test_protected_route_without_a_token_is_401_with_www_authenticate(stack: Stack) -> None:
+    response = stack.call("GET", "/profile")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_token_from_basic_client_auth_is_an_rfc9068_access_token_that_gets_the_profile(stack: Stack) -> None:
+    response = stack.token_response("messages:read")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    token = body.pop("access_token")
+    assert body == {"token_type": "Bearer", "expires_in": 3600, "scope": "messages:read"}
+    header = jwt.get_unverified_header(token)
+    assert (header["typ"], header["alg"]) == ("at+jwt", "RS256")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) == {"iss", "aud", "sub", "client_id", "scope", "iat", "exp", "jti"}
+    assert {key: claims[key] for key in ("iss", "aud", "sub", "client_id", "scope")} == {
+        "iss": stack.provider,
+        "aud": "api://messages",
+        "sub": "dev-client",
+        "client_id": "dev-client",
+        "scope": "messages:read",
+    }
+    assert claims["exp"] - claims["iat"] == 3600
+
+    profile = stack.call("GET", "/profile", token)
+    assert profile.status_code == 200
+    assert profile.json()["sub"] == "dev-client"
+
+
+def test_client_secret_post_works_too_and_no_scope_means_all_the_clients_scopes(stack: Stack) -> None:
+    response = requests.post(
+        f"{stack.provider}/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": "dev-client", "client_secret": "dev-secret"},
+        timeout=10,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["scope"] == "messages:read messages:write"
+
+
+def test_read_only_token_cannot_post_messages_403_insufficient_scope(stack: Stack) -> None:
+    response = stack.call("POST", "/messages", stack.token("messages:read"), json={"text": "hello"})
+
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
+def test_tampered_token_is_401(stack: Stack) -> None:
+    header, payload, signature = stack.token("messages:read").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["scope"] = "messages:read messages:write"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+    response = stack.call("POST", "/messages", f"{header}.{forged_payload}.{signature}", json={"text": "x"})
+
+    assert response.status_code == 401
+
+
+def test_expired_token_is_401(stack: Stack) -> None:
+    stack.provider_clock.offset = -2 * 3600  # issued two hours ago with a one-hour lifetime
+    expired = stack.token("messages:read")
+
+    assert stack.call("GET", "/profile", expired).status_code == 401
+
+
+def test_one_token_gets_the_right_answer_on_each_route_within_the_cache_ttl(stack: Stack) -> None:
+    reader = stack.token("messages:read")
+    first_line = len(stack.lines)
+
+    answers = [
+        stack.call("GET", "/profile", reader).status_code,
+        stack.call("GET", "/messages", reader).status_code,
+        stack.call("POST", "/messages", reader, json={"text": "no"}).status_code,
+        stack.call("GET", "/profile", reader).status_code,
+    ]
+
+    assert answers == [200, 200, 403, 200]
+    decisions = [line.split(" · ")[1] for line in stack.lines[first_line:] if " · " in line]
+    assert decisions == [
+        "allow (principal dev-client, authorizer called)",
+        "allow (principal dev-client, cached)",
+        "deny (principal dev-client, cached)",
+        "allow (principal dev-client, cached)",
+    ]
+    writer = stack.token("messages:read messages:write")
+    assert stack.call("POST", "/messages", writer, json={"text": "yes"}).status_code == 201
+    assert stack.call("GET", "/messages", writer).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "error"),
+    [
+        ({"auth": ("dev-client", "wrong")}, 401, "invalid_client"),
+        ({"auth": ("nobody", "dev-secret")}, 401, "invalid_client"),
+        ({"auth": None}, 401, "invalid_client"),
+        ({"data": {"grant_type": "password"}}, 400, "unsupported_grant_type"),
+        ({"data": {"scope": "messages:read"}}, 400, "invalid_request"),
+        ({"data": {"grant_type": "client_credentials", "scope": "messages:delete"}}, 400, "invalid_scope"),
+        ({"data": "grant_type=client_credentials&grant_type=client_credentials"}, 400, "invalid_request"),
+        ({"json": {"grant_type": "client_credentials"}}, 400, "invalid_request"),
+    ],
+    ids=[
+        "wrong-secret",
+        "unknown-client",
+        "no-client-authentication",
+        "password-grant",
+        "missing-grant-type",
+        "scope-not-allowed",
+        "repeated-parameter",
+        "json-body",
+    ],
+)
+def test_token_endpoint_errors_follow_rfc6749(
+    stack: Stack, request_kwargs: dict[str, Any], status: int, error: str
+) -> None:
+    kwargs = {"auth": ("dev-client", "dev-secret")} | request_kwargs
+    if "data" in kwargs or "json" in kwargs:
+        response = requests.post(f"{stack.provider}/oauth2/token", timeout=10, **kwargs)
+    else:
+        response = stack.token_response(**kwargs)
+
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert response.headers["Cache-Control"] == "no-store"
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_discovery_names_the_issuer_its_keys_and_token_endpoint(stack: Stack) -> None:
+    discovery = requests.get(f"{stack.provider}/.well-known/openid-configuration", timeout=10).json()
+
+    assert discovery == {
+        "issuer": stack.provider,
+        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "token_endpoint": f"{stack.provider}/oauth2/token",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["messages:read", "messages:write"],
+        "access_token_signing_alg_values_supported": ["RS256"],
+    }
+    keys = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
+    assert [key["kid"] for key in keys] == [jwt.get_unverified_header(stack.token())["kid"]]
+    assert all("d" not in key for key in keys)
+
+
+def test_after_a_key_rotation_old_and_new_tokens_both_work(stack: Stack) -> None:
+    old = stack.token("messages:read")
+    assert stack.issuer_keys_rotate() != jwt.get_unverified_header(old)["kid"]
+    new = stack.token("messages:read")
+
+    assert stack.call("GET", "/profile", old).status_code == 200
+    assert stack.call("GET", "/profile", new).status_code == 200
+    jwks = requests.get(f"{stack.provider}/.well-known/jwks.json", timeout=10).json()
+    assert {key["kid"] for key in jwks["keys"]} == {
+        jwt.get_unverified_header(old)["kid"],
+        jwt.get_unverified_header(new)["kid"],
+    }
+
+
+def test_make_token_prints_a_token_with_the_asked_scope(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = stack.provider.rsplit(":", 1)[1]
+
+    assert local_main(["token", "--provider-port", port, "--scope", "messages:read"]) == 0
+
+    token = capsys.readouterr().out.strip()
+    assert jwt.decode(token, options={"verify_signature": False})["scope"] == "messages:read"
+    assert stack.call("GET", "/messages", token).status_code == 200
+
+
+def test_the_template_routes_are_all_served(stack: Stack) -> None:
+    routes = {(route.method, route.path, route.authorizer) for route in stack.running.api.routes}
+
+    assert routes == {
+        ("GET", "/public", None),
+        ("GET", "/profile", "JwtAuthorizer"),
+        ("GET", "/messages", "JwtAuthorizer"),
+        ("POST", "/messages", "JwtAuthorizer"),
+    }
