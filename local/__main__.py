@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import signal
 import sys
@@ -77,9 +76,11 @@ def _dev(args: argparse.Namespace) -> int:
     stack.start()
     print(_banner(stack), flush=True)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    # Ctrl-C or a TERM stops both servers, even when started in the background with SIGINT ignored.
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    while not stopped.wait(0.5):
+        pass
     stack.stop()
     print("stopped", flush=True)
     return 0
@@ -99,6 +100,8 @@ def _banner(stack: LocalStack) -> str:
         client_id, secret = DEFAULT_CLIENT
         token_url = f"{stack.provider_url}{TOKEN_PATH}"
         client_scopes = stack.issuer.config.clients[client_id].scopes
+        provider_port = stack.provider_url.rsplit(":", 1)[1]
+        port_argument = "" if provider_port == "3001" else f" PROVIDER_PORT={provider_port}"
         lines += [
             f"Provider  {stack.provider_url}  (issuer; discovery at /.well-known/openid-configuration)",
             f"          token endpoint {token_url}, audience {stack.issuer.config.audience}",
@@ -109,7 +112,7 @@ def _banner(stack: LocalStack) -> str:
             "    | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')",
             f'  curl -i -H "Authorization: Bearer $TOKEN" {stack.api_url}/profile',
             f'  http {stack.api_url}/profile "Authorization:Bearer $TOKEN"',
-            "  (or TOKEN=$(make -s token))",
+            f"  (or TOKEN=$(make -s token{port_argument}))",
         ]
     else:
         lines.append(
