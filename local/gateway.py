@@ -116,9 +116,11 @@ class Gateway:
         call = _Call(request, unquote(parts.path) or "/", parse_qsl(parts.query, keep_blank_values=True))
         match = self._routes.find(request.method, call.path)
         if match is None:
-            return self._gateway_response(
+            response = self._gateway_response(
                 call, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
             )
+            response.decision = "no such route"
+            return response
         call.route, call.path_parameters = match
         decision = "open route"
         if call.route.authorizer is not None:

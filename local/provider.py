@@ -398,7 +398,11 @@ class ProviderServer:
                 )
                 self._reply(reply)
                 if log is not None:
-                    outcome = "issued" if reply.status == 200 else reply.body.get("error")
+                    outcome = (
+                        f"issued ({reply.body['scope'] or 'no scope'})"
+                        if reply.status == 200
+                        else reply.body.get("error")
+                    )
                     log(f"POST {TOKEN_PATH} → {reply.status} {outcome}")
 
             def _reply(self, reply: Reply) -> None:

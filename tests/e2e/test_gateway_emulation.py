@@ -242,6 +242,7 @@ def test_unknown_routes_and_methods_are_missing_authentication_token(gateway: Ru
         response = gateway.call(method, path, "allow-all")
         assert response.status_code == 403, (method, path)
         assert response.json() == {"message": "Missing Authentication Token"}
+    assert gateway.lines[-1].endswith(" · no such route")
 
 
 def test_a_malformed_function_response_is_502(gateway: RunningGateway) -> None:
