@@ -9,14 +9,13 @@ from __future__ import annotations
 import base64
 import re
 import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -33,6 +32,7 @@ from local.apigateway import (
     method_arn,
 )
 from local.lambdas import LambdaFunction
+from local.serving import BackgroundServer
 from local.template import ApiSpec, AuthorizerSpec, RouteSpec
 
 #: The error text a TOKEN authorizer raises for API Gateway to answer 401.
@@ -408,7 +408,7 @@ def console_line(request: Request, response: Response, latency_ms: float) -> str
     return f"{request.method} {path} → {response.status} in {latency_ms:.1f} ms · {response.decision}"
 
 
-class GatewayServer:
+class GatewayServer(BackgroundServer):
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 3000, log: Log = print) -> None:
         self.gateway = gateway
         server = self
@@ -433,8 +433,9 @@ class GatewayServer:
                     host=self.headers.get("Host") or f"{host}:{server.port}",
                 )
                 response = server.gateway.handle(request)
-                self._write(response)
+                # Logged before the answer is written, so whoever gets the answer can see the line.
                 log(console_line(request, response, (time.perf_counter() - started) * 1000))
+                self._write(response)
 
             def _write(self, response: Response) -> None:
                 self.send_response(response.status)
@@ -451,24 +452,4 @@ class GatewayServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # one line per request is written by _serve
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        # A short poll interval: stop() returns promptly instead of after up to half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway", daemon=True
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.server_address[0]!s}:{self.port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(host, port, Handler, "gateway")

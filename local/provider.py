@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
@@ -27,6 +27,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from local.serving import BackgroundServer
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 JWKS_PATH = "/.well-known/jwks.json"
@@ -356,8 +358,8 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 # The HTTP server ---------------------------------------------------------------------------------------
 
 
-class ProviderServer:
-    """Binds first (so a port of 0 gets its real number), then serves once an issuer is attached."""
+class ProviderServer(BackgroundServer):
+    """Binds first, so a port of 0 has its number for the issuer URL; set `issuer`, then `start()`."""
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 3001, log: Callable[[str], None] | None = None
@@ -396,7 +398,6 @@ class ProviderServer:
                 reply = issuer.token_reply(
                     self.headers.get("Content-Type"), body, self.headers.get("Authorization")
                 )
-                self._reply(reply)
                 if log is not None:
                     outcome = (
                         f"issued ({reply.body['scope'] or 'no scope'})"
@@ -404,6 +405,7 @@ class ProviderServer:
                         else reply.body.get("error")
                     )
                     log(f"POST {TOKEN_PATH} → {reply.status} {outcome}")
+                self._reply(reply)
 
             def _reply(self, reply: Reply) -> None:
                 payload = json.dumps(reply.body).encode()
@@ -418,26 +420,9 @@ class ProviderServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        # A short poll interval: stop() returns promptly instead of after up to half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="provider", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.server_address[0]!s}:{self._server.server_address[1]}"
+        super().__init__(host, port, Handler, "provider")
 
     def _require_issuer(self) -> TokenIssuer:
         if self.issuer is None:
             raise RuntimeError("the provider has no issuer attached")
         return self.issuer
-
-    def start(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

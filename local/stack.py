@@ -54,6 +54,7 @@ class LocalStack:
             self.issuer = TokenIssuer(
                 self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
             )
+            self.provider.issuer = self.issuer
             parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
         self.api: ApiSpec = load_api(options.template, parameters, options.api)
         functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
@@ -73,7 +74,7 @@ class LocalStack:
     def start(self) -> None:
         if self.provider is not None and self.issuer is not None:
             self.issuer.keys.active()  # create the signing key before the first request needs it
-            self.provider.start(self.issuer)
+            self.provider.start()
         self.api_server.start()
 
     def stop(self) -> None:

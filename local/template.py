@@ -69,12 +69,15 @@ def load_api(
     template_path: Path, overrides: Mapping[str, str] | None = None, api_logical_id: str | None = None
 ) -> ApiSpec:
     """Read, translate and resolve `template_path`; the REST API named `api_logical_id` (or the only one)."""
-    import yaml
     from samtranslator.yaml_helper import yaml_parse
 
     try:
-        template = yaml_parse(template_path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as error:
+        text = template_path.read_text()
+    except OSError as error:
+        raise TemplateError(f"cannot read {template_path}: {error}") from None
+    try:
+        template = yaml_parse(text)
+    except Exception as error:  # PyYAML's parser and scanner errors
         raise TemplateError(f"cannot read {template_path}: {error}") from None
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{template_path} has no Resources")
