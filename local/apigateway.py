@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
 import re
@@ -289,8 +288,3 @@ def _header_value(expression: str, headers: Mapping[str, str], query: Mapping[st
             name = expression[len(prefix) :]
             return source.get(name.lower() if source is lowered else name)
     return None
-
-
-def glob_matches(pattern: str, value: str) -> bool:
-    """Used for binaryMediaTypes: `image/*` style patterns."""
-    return fnmatch.fnmatchcase(value, pattern)

@@ -105,7 +105,7 @@ def load_api(
         str(kind): GatewayResponse.from_extension(document)
         for kind, document in (body.get("x-amazon-apigateway-gateway-responses") or {}).items()
     }
-    responses |= _gateway_response_resources(resources, api_name)
+    responses |= _gateway_response_resources(resources)
     return ApiSpec(
         logical_id=api_name,
         stage=_stage_name(resources, api_name),
@@ -366,7 +366,7 @@ def _routes(
     return tuple(routes)
 
 
-def _gateway_response_resources(resources: dict[str, Any], api_name: str) -> dict[str, GatewayResponse]:
+def _gateway_response_resources(resources: dict[str, Any]) -> dict[str, GatewayResponse]:
     responses = {}
     for resource in resources.values():
         properties = resource.get("Properties") or {}
