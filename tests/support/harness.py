@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,3 +149,22 @@ def watching_logs(logger_name: str) -> Iterator[LogWatch]:
     finally:
         for handler, stream in zip(handlers, previous, strict=True):
             handler.setStream(stream)
+
+
+class SteppingClock:
+    """Real time that a test can also jump forward: for caches that must see hours pass while real
+    network timeouts still run on the real clock."""
+
+    def __init__(self, base: Callable[[], float] = time.monotonic) -> None:
+        self._base = base
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def wall(self) -> float:
+        """The matching wall-clock time, for token NumericDates."""
+        return time.time() + self.offset
