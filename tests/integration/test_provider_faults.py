@@ -99,6 +99,7 @@ FAST_JWKS_FAULTS: dict[str, Fault] = {
     ),
     "a gzip body": _jwks_reply(Reply(body=b"{}", headers={"Content-Encoding": "gzip"})),
     "a dropped connection": _jwks_reply(Reply(close_without_answer=True)),
+    "a body cut short": _jwks_reply(Reply(body=b'{"keys": [', headers={"Content-Length": "1000"})),
 }
 
 #: Faults of the discovery document; they matter at a cold start (the JWKS URI is kept afterwards).
@@ -118,6 +119,9 @@ DISCOVERY_FAULTS: dict[str, Fault] = {
     ),
     "discovery for another issuer": lambda s: s.replies.update(
         {s.discovery_path: Reply.json({"issuer": s.issuer + "/", "jwks_uri": s.base_url + s.jwks_path})}
+    ),
+    "discovery body cut short": lambda s: s.replies.update(
+        {s.discovery_path: Reply(body=b"{", headers={"Content-Length": "100"})}
     ),
     "discovery naming a plain-http remote JWKS": lambda s: s.replies.update(
         {s.discovery_path: Reply.json({"issuer": s.issuer, "jwks_uri": "http://keys.example.com/jwks"})}
@@ -271,6 +275,9 @@ def test_a_cold_start_against_a_closed_port_fails_closed(
     [
         pytest.param(
             Reply(body=b'{"keys": []}', delay_seconds=2.0), id="headers later than the read timeout"
+        ),
+        pytest.param(
+            Reply(body=b'{"keys": []}', drip_seconds=2.0), id="a body byte later than the read timeout"
         ),
         pytest.param(
             Reply(body=b'{"keys": [' + b" " * 100 + b"]}", drip_seconds=0.05), id="a drip past the budget"
