@@ -79,6 +79,7 @@ FAST_JWKS_FAULTS: dict[str, Fault] = {
     "a 308 redirect": _redirect(308),
     "invalid JSON": _jwks_reply(Reply(body=b"<html>maintenance</html>")),
     "an empty body": _jwks_reply(Reply(body=b"")),
+    "JSON nested 100,000 deep": _jwks_reply(Reply(body=b"[" * 100_000)),
     "a JSON array": _jwks_document([]),
     "JSON without keys": _jwks_document({"no": "keys"}),
     "keys not a list": _jwks_document({"keys": {"kid": "rsa-1"}}),
@@ -111,6 +112,9 @@ DISCOVERY_FAULTS: dict[str, Fault] = {
     ),
     "discovery invalid JSON": lambda s: s.replies.update({s.discovery_path: Reply(body=b"{")}),
     "discovery a JSON array": lambda s: s.replies.update({s.discovery_path: Reply.json([])}),
+    "discovery nested 100,000 deep": lambda s: s.replies.update(
+        {s.discovery_path: Reply(body=b"[" * 100_000)}
+    ),
     "discovery without jwks_uri": lambda s: s.replies.update(
         {s.discovery_path: Reply.json({"issuer": s.issuer})}
     ),

@@ -76,7 +76,7 @@ class HttpJsonFetcher:
             raise JwksFetchError(f"{url} could not be fetched ({type(error).__name__})") from None
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's recursion limit
             raise JwksFetchError(f"{url} did not return valid JSON") from None
 
     def _read_bounded(self, response: requests.Response, url: str, deadline: float) -> bytes:
