@@ -90,6 +90,13 @@ FAST_JWKS_FAULTS: dict[str, Fault] = {
     ),
     "only a secp256k1 key": _jwks_document({"keys": [{"kty": "EC", "crv": "secp256k1", "kid": "rsa-1"}]}),
     "only an encryption key": _jwks_document({"keys": [_rsa_jwk(use="enc")]}),
+    "only a key with alg as a list": _jwks_document({"keys": [_rsa_jwk(alg=["RS256"])]}),
+    "only a key with crv as a list": _jwks_document(
+        {"keys": [{"kty": "EC", "crv": ["P-256"], "kid": "rsa-1"}]}
+    ),
+    "only a key with crv as an object": _jwks_document(
+        {"keys": [{"kty": "OKP", "crv": {"Ed25519": 1}, "kid": "rsa-1"}]}
+    ),
     "only a key with kty as a list": _jwks_document({"keys": [_rsa_jwk(kty=["RSA"])]}),
     "only a key with use as a list": _jwks_document({"keys": [_rsa_jwk(use=["sig"])]}),
     "only keys that are not objects": _jwks_document({"keys": [None, 1, "rsa-1", ["RSA"]]}),
@@ -341,3 +348,20 @@ def test_a_removed_kid_is_refused_as_soon_as_a_new_kid_forces_a_refresh(
     assert call(call.token(rotated_rsa_key, provider.issuer)) is Outcome.ALLOW
     assert call(call.token(rsa_signing_key, provider.issuer)) is Outcome.UNAUTHORIZED
     assert provider.jwks_fetches == 2
+
+
+def test_a_broken_key_next_to_good_ones_is_skipped_without_losing_the_set(
+    call: Caller, provider: JwksServer, rsa_signing_key: SigningKey
+) -> None:
+    provider.publish(
+        {
+            "keys": [
+                _rsa_jwk(kid="odd", alg=["RS256"]),
+                {"kty": "EC", "crv": ["P-256"], "kid": "ec"},
+                {"kty": "OKP", "crv": {"Ed25519": 1}, "kid": "ed"},
+                rsa_signing_key.public_jwk(),
+            ]
+        }
+    )
+    assert call(call.token(rsa_signing_key, provider.issuer)) is Outcome.ALLOW
+    assert provider.jwks_fetches == 1
