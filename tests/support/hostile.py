@@ -333,6 +333,8 @@ for _claim in ("exp", "nbf", "iat"):
     }.items():
         _case(f"{_claim} {_label}", lambda f, c=_claim, v=_value: f.valid(**{c: v}))
 _case("exp 1e400 (an infinity)", lambda f: _with_raw_claim(f, "exp", "1e400"))
+_case("another claim 1e400 (an infinity)", lambda f: _with_raw_claim(f, "ratio", "1e400"))
+_case("another claim -1e400", lambda f: _with_raw_claim(f, "ratio", "-1e400"))
 _case("exp -0.0", lambda f: _with_raw_claim(f, "exp", "-0.0"))
 _case("exp with 4,000 digits", lambda f: _with_raw_claim(f, "exp", "9" * 4_000))
 _case("exp with 5,000 digits", lambda f: _with_raw_claim(f, "exp", "9" * 5_000))

@@ -16,7 +16,7 @@ from base64 import urlsafe_b64decode
 from collections.abc import Iterator
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jwt_authorizer.config import Settings
@@ -158,7 +158,7 @@ _json_values = st.recursive(
     max_leaves=12,
 )
 #: Number literals a JSON encoder never writes but a JSON text can hold.
-_raw_numbers = st.sampled_from(["1e308", "-0.0", "1" + "0" * 400, "4.9e-325"])
+_raw_numbers = st.sampled_from(["1e400", "-1e400", "1E309", "1e308", "-0.0", "1" + "0" * 400, "4.9e-325"])
 _claim_names = st.sampled_from(["exp", "nbf", "iat", "iss", "aud", "sub", "scope", "scp", "client_id", "x"])
 
 
@@ -168,6 +168,7 @@ _claim_names = st.sampled_from(["exp", "nbf", "iat", "iss", "aud", "sub", "scope
     raw=st.none() | st.tuples(_claim_names, _raw_numbers),
     route=st.sampled_from(ALLOWED_ROUTES),
 )
+@example(overrides={}, raw=("x", "1e400"), route="GET/profile")  # overflows to infinity
 def test_correctly_signed_claims_of_any_shape_give_a_strict_json_decision_or_unauthorized(
     overrides: dict[str, Any], raw: tuple[str, str] | None, route: str
 ) -> None:

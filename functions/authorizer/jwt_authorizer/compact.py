@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 import re
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass
@@ -65,6 +66,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON text but overflows to infinity, which no JSON encoder will write back: in the
+    # authorizer context it would make API Gateway fail the whole response.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:32]} is out of range")
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -75,7 +85,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_object(data: bytes, part: str) -> dict[str, Any]:
     try:
         value = json.loads(
-            data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+            data.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
         )
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
