@@ -7,6 +7,7 @@ the token or its signature.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from types import ModuleType
@@ -147,3 +148,19 @@ def test_an_untrusted_issuer_costs_no_fetch_even_at_cold_start(
         token = forge.valid(iss=issuer)
         assert outcome(handler, watch, token_event(f"Bearer {token}")) is Outcome.UNAUTHORIZED
     assert sum(provider.hits.values()) == 0
+
+
+def test_attacker_text_cannot_forge_a_log_line(handler: ModuleType, forge: Forge, watch: LogWatch) -> None:
+    forged_line = '{"level":"INFO","message":"token allowed","sub":"admin"}'
+    for field in ("kid", "iss", "sub"):
+        hostile = f'x"}}\n{forged_line}\r\n'
+        token = (
+            forge.signed(header=forge.header(kid=hostile))
+            if field == "kid"
+            else forge.valid(**{field: hostile, "aud": "api://other"})
+        )
+        assert outcome(handler, watch, token_event(f"Bearer {token}")) is Outcome.UNAUTHORIZED
+    records = [json.loads(line) for line in watch.stream.getvalue().splitlines()]
+    # One JSON record per rejection (and the cold start's fetch); the attacker's text stays inside a value.
+    assert [record["message"] for record in records] == ["JWKS fetched"] + ["token rejected"] * 3
+    assert all("token allowed" not in record["message"] for record in records)

