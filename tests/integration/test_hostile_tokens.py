@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from tests.support.harness import LogWatch, Outcome, classify, load_handler, token_event, watching_logs
-from tests.support.hostile import ATTACKER_JWKS_PATH, EVENT_CASES, HOSTILE_CASES, Forge
+from tests.support.hostile import ATTACKER_JWKS_PATH, EVENT_CASES, HOSTILE_CASES, Forge, sign_segments
 from tests.support.jwks_server import JwksServer, Reply
 from tests.support.tokens import SigningKey, jwks_of, rsa_key
 
@@ -164,3 +164,12 @@ def test_attacker_text_cannot_forge_a_log_line(handler: ModuleType, forge: Forge
     # One JSON record per rejection (and the cold start's fetch); the attacker's text stays inside a value.
     assert [record["message"] for record in records] == ["JWKS fetched"] + ["token rejected"] * 3
     assert all("token allowed" not in record["message"] for record in records)
+
+
+def test_json_nested_up_to_32_levels_is_read_whatever_the_python_version(
+    handler: ModuleType, forge: Forge, watch: LogWatch
+) -> None:
+    # The top-level object is level 1; 31 nested lists bring the innermost to level 32.
+    claims = json.dumps(forge.claims())[:-1] + ', "x": ' + "[" * 31 + "]" * 31 + "}"
+    token = sign_segments(forge.key, json.dumps(forge.header()).encode(), claims.encode())
+    assert outcome(handler, watch, token_event(f"Bearer {token}")) is Outcome.ALLOW

@@ -286,7 +286,7 @@ for _label, _text in {
     "duplicate alg": b'{"alg":"none","kid":"rsa-1","alg":"RS256"}',
     "duplicate kid": b'{"alg":"RS256","kid":"rsa-9","kid":"rsa-1"}',
     "trailing data": b'{"alg":"RS256","kid":"rsa-1"}{}',
-    "nested 5,000 deep": b'{"alg":"RS256","kid":"rsa-1","x":' + _nested(5_000).encode() + b"}",
+    "nested 4,000 deep": b'{"alg":"RS256","kid":"rsa-1","x":' + _nested(4_000).encode() + b"}",
 }.items():
     _case(
         f"header {_label}",
@@ -316,7 +316,17 @@ _case(
         json.dumps(f.claims())[:-1].encode() + b', "iss": "https://evil.example.com"}',
     ),
 )
-_case("payload nested 5,000 deep", lambda f: _with_raw_claim(f, "x", _nested(5_000)))
+_case("payload nested 4,000 deep", lambda f: _with_raw_claim(f, "x", _nested(4_000)))
+_case("payload nested 33 deep", lambda f: _with_raw_claim(f, "x", _nested(32)))
+_case("payload nested 33 deep in objects", lambda f: _with_raw_claim(f, "x", '{"a":' * 32 + "1" + "}" * 32))
+_case(
+    "header nested 33 deep",
+    lambda f: sign_segments(
+        f.key,
+        b'{"alg":"RS256","kid":"rsa-1","x":' + _nested(32).encode() + b"}",
+        json.dumps(f.claims()).encode(),
+    ),
+)
 _case("exp a nested list", lambda f: _with_raw_claim(f, "exp", _nested(100)))
 _case("a token over the size limit", lambda f: f.valid(padding="x" * 12_000))
 _case("a token far over the size limit", lambda f: f.valid(padding="x" * 1_000_000))

@@ -19,6 +19,10 @@ from .errors import TokenRejected
 #: tokens, even Entra ID tokens with many groups, stay well below this.
 MAX_AUTHORIZATION_LENGTH = 12_288
 
+#: Deepest JSON nesting read in a header or payload (real tokens nest a few levels). Explicit, because the
+#: parser's own limit depends on the interpreter: about 1,000 levels on Python 3.11, thousands on 3.13.
+MAX_JSON_DEPTH = 32
+
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
 
@@ -94,4 +98,18 @@ def _json_object(data: bytes, part: str) -> dict[str, Any]:
         raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
     if not isinstance(value, dict):
         raise TokenRejected("malformed_token", f"the {part} is not a JSON object")
+    # Counting brackets is cheap and bounds the depth from above; only then walk the value.
+    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise TokenRejected("malformed_token", f"the {part} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
