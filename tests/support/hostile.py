@@ -8,6 +8,7 @@ the builder of the Authorization value (or of the whole event, for malformed eve
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -103,8 +104,6 @@ def self_signed_certificate(key: SigningKey) -> str:
         .not_valid_after(start + datetime.timedelta(days=36_500))
         .sign(key.private_key, hashes.SHA256())
     )
-    import base64
-
     return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
 
 
