@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 import re
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from .errors import TokenRejected
 #: Longest Authorization value we read at all. API Gateway itself limits a header to 10 KiB; real access
 #: tokens, even Entra ID tokens with many groups, stay well below this.
 MAX_AUTHORIZATION_LENGTH = 12_288
+
+#: Deepest JSON nesting read in a header or payload (real tokens nest a few levels). Explicit, because the
+#: parser's own limit depends on the interpreter: about 1,000 levels on Python 3.11, thousands on 3.13.
+MAX_JSON_DEPTH = 32
 
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
@@ -65,6 +70,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON text but overflows to infinity, which no JSON encoder will write back: in the
+    # authorizer context it would make API Gateway fail the whole response.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:32]} is out of range")
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -75,10 +89,27 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_object(data: bytes, part: str) -> dict[str, Any]:
     try:
         value = json.loads(
-            data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+            data.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
         )
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
     if not isinstance(value, dict):
         raise TokenRejected("malformed_token", f"the {part} is not a JSON object")
+    # Counting brackets is cheap and bounds the depth from above; only then walk the value.
+    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise TokenRejected("malformed_token", f"the {part} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+from urllib3.exceptions import HTTPError as TransportError
 
 from .errors import JwksFetchError, TokenRejected, VerificationUnavailable
 from .keys import KeySet, VerificationKey, parse_jwks
@@ -69,11 +70,13 @@ class HttpJsonFetcher:
                 if response.status_code != 200:
                     raise JwksFetchError(f"{url} answered HTTP {response.status_code}")
                 body = self._read_bounded(response, url, deadline)
-        except requests.RequestException as error:
+        except (requests.RequestException, TransportError) as error:
+            # The body is read from urllib3 directly, whose errors (a read timeout between two chunks, a
+            # connection cut before Content-Length) requests does not wrap.
             raise JwksFetchError(f"{url} could not be fetched ({type(error).__name__})") from None
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's recursion limit
             raise JwksFetchError(f"{url} did not return valid JSON") from None
 
     def _read_bounded(self, response: requests.Response, url: str, deadline: float) -> bytes:

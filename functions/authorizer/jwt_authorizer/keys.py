@@ -89,6 +89,10 @@ def parse_jwk(entry: object, allowed_algorithms: frozenset[str]) -> Verification
     kid = entry.get("kid")
     if not isinstance(kid, str) or not kid:
         raise ValueError("no 'kid'")
+    # RFC 7517 makes these strings; anything else (a list, an object) cannot be looked up in our tables.
+    for member in ("kty", "crv", "alg", "use"):
+        if member in entry and not isinstance(entry[member], str):
+            raise ValueError(f"'{member}' is not a string")
     if entry.get("use", "sig") != "sig":
         raise ValueError(f"'use' is {entry.get('use')!r}, not 'sig'")
     key_ops = entry.get("key_ops")

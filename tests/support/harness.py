@@ -1,0 +1,170 @@
+"""Drive the real authorizer the way API Gateway does, and read what it writes.
+
+`Outcome` is what API Gateway would make of one invocation for the route it was called for: the policy
+evaluated (explicit Deny wins), `Unauthorized` (401), a server error (5xx), or anything else (a bug).
+`LogWatch` collects everything the authorizer logs and prints, to prove no token material leaks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from types import ModuleType
+from typing import Any
+
+from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import JwksFetchError
+from jwt_authorizer.service import AuthorizerService, AuthorizerUnavailableError
+from jwt_authorizer.telemetry import Telemetry
+
+STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
+ROUTE_SCOPES = {
+    "GET /messages": ["messages:read"],
+    "POST /messages": ["messages:write"],
+    "DELETE /messages/{id}": ["messages:admin"],
+}
+
+
+class Outcome(Enum):
+    ALLOW = "allow"  # API Gateway would call the backend
+    DENY = "deny"  # 403: a valid token without the route's scopes
+    UNAUTHORIZED = "unauthorized"  # 401: exactly Exception("Unauthorized")
+    UNAVAILABLE = "unavailable"  # 5xx: the token could not be checked
+    BUG = "bug"  # any other exception or a malformed answer
+
+
+def token_event(authorization: object, route: str = "GET/profile") -> dict[str, Any]:
+    return {"type": "TOKEN", "authorizationToken": authorization, "methodArn": f"{STAGE}/{route}"}
+
+
+def policy_effect(policy: dict[str, Any], method_arn: str) -> Outcome:
+    """IAM evaluation of an authorizer policy for one methodArn: an explicit Deny wins over an Allow."""
+    effects = set()
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        for resource in [resources] if isinstance(resources, str) else resources:
+            # IAM's `*` matches any run of characters, slashes included.
+            if re.fullmatch(".*".join(map(re.escape, resource.split("*"))), method_arn):
+                effects.add(statement["Effect"])
+    if "Deny" in effects:
+        return Outcome.DENY
+    return Outcome.ALLOW if "Allow" in effects else Outcome.DENY
+
+
+def classify(call: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> tuple[Outcome, Any]:
+    """Invoke once and say what API Gateway would answer; the second item is the result or the error."""
+    try:
+        result = call(event)
+    except AuthorizerUnavailableError as error:
+        return Outcome.UNAVAILABLE, error
+    except Exception as error:
+        if type(error) is Exception and str(error) == "Unauthorized":
+            return Outcome.UNAUTHORIZED, error
+        return Outcome.BUG, error
+    try:
+        # API Gateway needs strict JSON: a NaN or an infinity in the context is a 500 there.
+        json.dumps(result, allow_nan=False)
+        return policy_effect(result["policyDocument"], event["methodArn"]), result
+    except (TypeError, ValueError, KeyError) as error:
+        return Outcome.BUG, error
+
+
+def load_handler(monkeypatch: Any, issuer: str, **environment: str) -> ModuleType:
+    """The Lambda entry point after a cold start with this environment (and the suite's route table)."""
+    monkeypatch.setenv("ISSUER", issuer)
+    monkeypatch.setenv("AUDIENCE", environment.pop("AUDIENCE", "api://messages"))
+    monkeypatch.setenv("ROUTE_SCOPES", json.dumps(ROUTE_SCOPES))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    import authorizer_handler
+
+    authorizer_handler.reset()
+    return authorizer_handler
+
+
+def install_clocks(
+    handler: ModuleType, monkeypatch: Any, clock: Callable[[], float], now: Callable[[], float]
+) -> AuthorizerService:
+    """Rebuild the handler's service as its cold start does, but on the test's clocks."""
+    telemetry = Telemetry(handler.logger, "JwtAuthorizer", handler.SERVICE_NAME, clock=clock)
+    service = AuthorizerService.create(Settings.from_env(os.environ), telemetry, clock=clock, now=now)
+    monkeypatch.setattr(handler, "_service", service)
+    return service
+
+
+@dataclass
+class StaticFetcher:
+    """A provider in memory, for in-process tests: URL -> JSON document, counting fetches."""
+
+    documents: dict[str, Any]
+    fetches: int = 0
+
+    def get_json(self, url: str, deadline: float) -> Any:
+        self.fetches += 1
+        if url not in self.documents:
+            raise JwksFetchError(f"{url} answered HTTP 404")
+        return self.documents[url]
+
+
+@dataclass
+class LogWatch:
+    """Everything the authorizer writes while watched: its Powertools log lines and stdout (metrics)."""
+
+    stream: io.StringIO = field(default_factory=io.StringIO)
+    secrets: list[str] = field(default_factory=list)
+
+    def remember(self, authorization: object) -> None:
+        """Note token material that must never be written: the token, its signature, its signed part."""
+        if not isinstance(authorization, str):
+            return
+        token = authorization.split(" ", 1)[-1]
+        candidates = [authorization, token]
+        parts = token.split(".")
+        if len(parts) >= 3:
+            candidates += [parts[-1], token.rsplit(".", 1)[0]]
+        # Short strings (`a.b.c`, a bare scheme) occur in any text; real signatures are 43+ characters.
+        self.secrets += [text for text in candidates if len(text) >= 16]
+
+    def leaks(self, *other_output: str) -> list[str]:
+        written = "\n".join((self.stream.getvalue(), *other_output))
+        return sorted({secret[:40] for secret in self.secrets if secret in written})
+
+
+@contextmanager
+def watching_logs(logger_name: str) -> Iterator[LogWatch]:
+    """Point the Powertools logger's stream handlers at a buffer (they keep the stdout of import time)."""
+    watch = LogWatch()
+    handlers = [h for h in logging.getLogger(logger_name).handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(watch.stream) for h in handlers]
+    try:
+        yield watch
+    finally:
+        for handler, stream in zip(handlers, previous, strict=True):
+            handler.setStream(stream)
+
+
+class SteppingClock:
+    """Real time that a test can also jump forward: for caches that must see hours pass while real
+    network timeouts still run on the real clock."""
+
+    def __init__(self, base: Callable[[], float] = time.monotonic) -> None:
+        self._base = base
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def wall(self) -> float:
+        """The matching wall-clock time, for token NumericDates."""
+        return time.time() + self.offset
