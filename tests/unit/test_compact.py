@@ -65,6 +65,14 @@ def test_decoding_gives_header_claims_signing_input_and_signature() -> None:
     assert decoded.signature == b"\x00\xffsig"
 
 
+def test_a_header_seen_before_is_decoded_alike_and_never_shared() -> None:
+    token = raw_token({"alg": "RS256", "kid": "shared"}, {"sub": "s"})
+    first = decode_unverified(token)
+    first.header["alg"] = "none"
+    first.header["kid"] = "changed"
+    assert decode_unverified(token).header == {"alg": "RS256", "kid": "shared"}
+
+
 @pytest.mark.parametrize(
     ("header", "payload", "part"),
     [

@@ -25,6 +25,7 @@ def test_minimal_configuration_takes_the_documented_defaults() -> None:
         jwks_cache_seconds=600,
         jwks_cooldown_seconds=30,
         jwks_max_stale_seconds=86_400,
+        verified_token_cache_size=1_000,
     )
 
 
@@ -38,6 +39,7 @@ def test_every_variable_is_read() -> None:
         JWKS_CACHE_SECONDS="120",
         JWKS_COOLDOWN_SECONDS="10",
         JWKS_MAX_STALE_SECONDS="3600",
+        VERIFIED_TOKEN_CACHE_SIZE="0",
     )
     assert configured == Settings(
         issuers=("https://a.example.com", "https://b.example.com/oauth2/default"),
@@ -51,6 +53,7 @@ def test_every_variable_is_read() -> None:
         jwks_cache_seconds=120,
         jwks_cooldown_seconds=10,
         jwks_max_stale_seconds=3600,
+        verified_token_cache_size=0,
     )
 
 
@@ -87,6 +90,8 @@ def test_loopback_issuers_may_use_plain_http() -> None:
         ({"JWKS_CACHE_SECONDS": "0"}, "JWKS_CACHE_SECONDS", "outside 1..86400"),
         ({"JWKS_COOLDOWN_SECONDS": "-1"}, "JWKS_COOLDOWN_SECONDS", "outside 0..3600"),
         ({"JWKS_MAX_STALE_SECONDS": "1.5"}, "JWKS_MAX_STALE_SECONDS", "not a whole number"),
+        ({"VERIFIED_TOKEN_CACHE_SIZE": "many"}, "VERIFIED_TOKEN_CACHE_SIZE", "not a whole number of entries"),
+        ({"VERIFIED_TOKEN_CACHE_SIZE": "100001"}, "VERIFIED_TOKEN_CACHE_SIZE", "outside 0..100000"),
         ({"ROUTE_SCOPES": "{not json"}, "ROUTE_SCOPES", "not valid JSON"),
         ({"ROUTE_SCOPES": '["GET /x"]'}, "ROUTE_SCOPES", "must be a JSON object"),
         ({"ROUTE_SCOPES": '{"GET messages": ["a"]}'}, "ROUTE_SCOPES", 'is not "METHOD /path"'),

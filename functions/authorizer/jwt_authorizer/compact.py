@@ -6,12 +6,11 @@ Everything here is bounded and strict; nothing is verified yet. A failure is alw
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import math
 import re
-from base64 import urlsafe_b64decode
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import TokenRejected
 
@@ -38,8 +37,7 @@ def bearer_token(authorization: object) -> str:
     return match.group(1)
 
 
-@dataclass(frozen=True)
-class UnverifiedToken:
+class UnverifiedToken(NamedTuple):  # a NamedTuple: built once per token, cheaper than a frozen dataclass
     header: dict[str, Any]
     claims: dict[str, Any]
     signing_input: bytes
@@ -49,19 +47,27 @@ class UnverifiedToken:
 def decode_unverified(token: str) -> UnverifiedToken:
     """Split and decode a compact JWS whose shape `bearer_token` already checked."""
     header_segment, payload_segment, signature_segment = token.split(".")
-    header = _json_object(_b64decode(header_segment, "header"), "header")
+    header = dict(_header(header_segment))  # a copy: the memoized one is never handed out
     claims = _json_object(_b64decode(payload_segment, "payload"), "payload")
     signature = _b64decode(signature_segment, "signature")
     signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
     return UnverifiedToken(header, claims, signing_input, signature)
 
 
+@functools.lru_cache(maxsize=64)
+def _header(segment: str) -> dict[str, Any]:
+    # An issuer signs every token with the same few headers (alg, kid, typ): each is decoded once.
+    # A header that fails to decode raises, and nothing is kept for it.
+    return _json_object(_b64decode(segment, "header"), "header")
+
+
 def _b64decode(segment: str, part: str) -> bytes:
     # The alphabet was checked by the header pattern; a length of 4n+1 can never be valid base64.
+    # binascii directly, not base64.urlsafe_b64decode: the same decoding at two thirds of the cost.
     if len(segment) % 4 == 1:
         raise TokenRejected("malformed_token", f"the {part} is not valid base64url")
     try:
-        return urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise TokenRejected("malformed_token", f"the {part} is not valid base64url") from None
 
@@ -86,14 +92,26 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+#: Built once: `json.loads` with these hooks would build a new decoder for every segment.
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+)
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _parse_json(text: str) -> Any:
+    # raw_decode skips decode()'s regex pass; leading whitespace (rare, valid) takes the full path.
+    if text[:1] in _JSON_WHITESPACE:
+        return _DECODER.decode(text)
+    value, end = _DECODER.raw_decode(text)
+    if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
 def _json_object(data: bytes, part: str) -> dict[str, Any]:
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            object_pairs_hook=_unique_keys,
-        )
+        value = _parse_json(data.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
     if not isinstance(value, dict):

@@ -28,6 +28,8 @@ TOKEN_USES = frozenset({"access", "id"})
 DEFAULT_TOKEN_USES = frozenset({"access"})
 MAX_SCOPE_CLAIMS = 16
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+#: Verified tokens remembered by a warm function (0 turns the cache off); a few hundred bytes each.
+DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1_000
 
 _ROUTE_KEY = re.compile(r"^(?P<method>[A-Z*]+) (?P<path>/\S*)$")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 scope-token
@@ -72,6 +74,8 @@ class Settings:
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
 
+    verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         issuers = _parse_issuers(env.get("ISSUER", ""))
@@ -104,6 +108,9 @@ class Settings:
             ),
             jwks_max_stale_seconds=_int_in_range(
                 env, "JWKS_MAX_STALE_SECONDS", DEFAULT_JWKS_MAX_STALE_SECONDS, 0, 7 * 86_400
+            ),
+            verified_token_cache_size=_int_in_range(
+                env, "VERIFIED_TOKEN_CACHE_SIZE", DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0, 100_000, "entries"
             ),
         )
 
@@ -208,14 +215,16 @@ def _parse_algorithms(raw: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _int_in_range(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _int_in_range(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str = "seconds"
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(name, f"{raw!r} is not a whole number of seconds") from None
+        raise ConfigurationError(name, f"{raw!r} is not a whole number of {unit}") from None
     if not low <= value <= high:
         raise ConfigurationError(name, f"{value} is outside {low}..{high}")
     return value

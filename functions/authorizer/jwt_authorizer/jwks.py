@@ -196,6 +196,26 @@ class JwksCache:
         self._last_unknown_kid_refetch_at: float | None = None
         self.fetch_count = 0
 
+    def generation_of(self, kid: str, keys: tuple[VerificationKey, ...]) -> object | None:
+        """The live snapshot, as an opaque token for `is_current`, if it holds exactly `keys` for `kid`.
+
+        None when a refresh replaced the snapshot since `keys` were handed out.
+        """
+        snapshot = self._snapshot
+        return snapshot if snapshot is not None and snapshot.keys.get(kid) is keys else None
+
+    def is_current(self, generation: object) -> bool:
+        """True while `generation` is still the live snapshot and within its cache period.
+
+        The verified-token cache ties its entries to this: a refresh of any kind ends them.
+        """
+        snapshot = self._snapshot
+        return (
+            snapshot is not None
+            and snapshot is generation
+            and self._clock() - snapshot.fetched_at < self._ttl
+        )
+
     def keys_for(self, kid: str) -> tuple[VerificationKey, ...]:
         """The keys published under `kid`.
 

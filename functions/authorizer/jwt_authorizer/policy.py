@@ -7,6 +7,7 @@ Allow for everything in this API and stage, plus a Deny for each route whose sco
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -43,18 +44,24 @@ class MethodArn:
     def parse(cls, value: object) -> MethodArn:
         if not isinstance(value, str) or len(value) > 2_048:
             raise TokenRejected("malformed_event", "the methodArn is missing or not a string")
-        match = _METHOD_ARN.fullmatch(value)
-        if match is None:
-            raise TokenRejected("malformed_event", "the methodArn is not an execute-api ARN")
-        return cls(**match.groupdict())
+        return _parse_method_arn(value)
 
-    @property
+    @functools.cached_property
     def stage_prefix(self) -> str:
         return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}"
 
     @property
     def route(self) -> str:
         return f"{self.method} /{self.path}"
+
+
+@functools.lru_cache(maxsize=1_024)
+def _parse_method_arn(value: str) -> MethodArn:
+    # A warm function sees the same few ARNs again and again; a failed parse raises and is not kept.
+    match = _METHOD_ARN.fullmatch(value)
+    if match is None:
+        raise TokenRejected("malformed_event", "the methodArn is not an execute-api ARN")
+    return MethodArn(**match.groupdict())
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -121,14 +128,19 @@ def route_resource(stage_prefix: str, route: Route) -> str:
 
 
 def build_policy(method_arn: MethodArn, denied: Iterable[Route]) -> dict[str, Any]:
-    prefix = method_arn.stage_prefix
+    allow, deny = _stage_resources(method_arn.stage_prefix, tuple(denied))
     statements: list[dict[str, Any]] = [
-        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{prefix}/*/*"}
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allow}
     ]
-    deny_resources = sorted({route_resource(prefix, route) for route in denied})
-    if deny_resources:
-        statements.append({"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": deny_resources})
+    if deny:
+        statements.append({"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": list(deny)})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+@functools.lru_cache(maxsize=256)
+def _stage_resources(stage_prefix: str, denied: tuple[Route, ...]) -> tuple[str, tuple[str, ...]]:
+    # Per (API and stage, denied routes): few of each, so the resource strings are built once each.
+    return f"{stage_prefix}/*/*", tuple(sorted({route_resource(stage_prefix, route) for route in denied}))
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:

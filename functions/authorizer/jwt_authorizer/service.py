@@ -14,7 +14,8 @@ from .errors import TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
 from .policy import MethodArn, build_context, build_policy, denied_routes, granted_scopes, scopes_of
 from .telemetry import Telemetry
-from .verify import TokenVerifier
+from .token_cache import CachedToken, VerifiedTokenCache
+from .verify import TokenVerifier, VerifiedToken
 
 #: The only error text API Gateway turns into 401; anything else a TOKEN authorizer raises becomes 5xx.
 UNAUTHORIZED = "Unauthorized"
@@ -38,6 +39,7 @@ class AuthorizerService:
         self._verifier = TokenVerifier(settings, caches, now=now)
         self._routes = settings.routes
         self._scope_claims = settings.scope_claims
+        self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, now=now)
 
     @classmethod
     def create(
@@ -82,41 +84,59 @@ class AuthorizerService:
         if not isinstance(event, dict):
             raise TokenRejected("malformed_event", "the event is not an object")
         method_arn = MethodArn.parse(event.get("methodArn"))
-        token = bearer_token(event.get("authorizationToken"))
-        verified = self._verifier.verify(token)
-        # The context's scope is what the routes were checked against, so the functions behind the
-        # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
-        scopes = granted_scopes(verified.claims, scopes_of(verified.claims), self._scope_claims)
-        denied = denied_routes(self._routes, scopes)
+        authorization = event.get("authorizationToken")
+        decided, key = self.token_cache.lookup(authorization)
+        if decided is None:
+            decided = self._decide(self._verifier.verify(bearer_token(authorization)))
+            self.token_cache.put(key, decided)
+        denied = decided.denied
         if denied:
-            self._note_if_this_route_denied(method_arn, denied, verified.subject, scopes)
+            self._note_if_this_route_denied(method_arn, denied, decided.principal_id, decided.scopes)
         else:
             self._telemetry.allowed()
         return {
-            "principalId": verified.subject,
+            "principalId": decided.principal_id,
             "policyDocument": build_policy(method_arn, denied),
-            "context": build_context(verified.claims, scopes),
+            "context": dict(decided.context),  # a copy: the cached one is never handed out
         }
 
+    def _decide(self, verified: VerifiedToken) -> CachedToken:
+        claims = verified.claims
+        # The context's scope is what the routes were checked against, so the functions behind the
+        # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
+        scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
+        return CachedToken(
+            principal_id=verified.subject,
+            scopes=scopes,
+            denied=tuple(denied_routes(self._routes, scopes)),
+            context=build_context(claims, scopes),
+            expires_at=claims["exp"],
+            jwks=verified.jwks,
+            generation=verified.generation,
+        )
+
     def _note_if_this_route_denied(
-        self, method_arn: MethodArn, denied: list[Route], subject: str, scopes: frozenset[str]
+        self, method_arn: MethodArn, denied: tuple[Route, ...], subject: str, scopes: frozenset[str]
     ) -> None:
-        for route in denied:
-            if _route_matches(route, method_arn):
-                missing = sorted(route.scopes - scopes)
-                self._telemetry.route_denied(method_arn.route, subject, missing)
-                return
-        self._telemetry.allowed()
+        route = _first_matching(denied, method_arn.method, method_arn.path)
+        if route is None:
+            self._telemetry.allowed()
+        else:
+            self._telemetry.route_denied(method_arn.route, subject, sorted(route.scopes - scopes))
 
     def reset(self) -> None:
         for cache in self.caches.values():
             cache.reset()
+        self.token_cache.clear()
 
 
-def _route_matches(route: Route, method_arn: MethodArn) -> bool:
-    return route.method in ("*", method_arn.method) and (
-        _path_pattern(route.path).fullmatch(method_arn.path) is not None
-    )
+@functools.lru_cache(maxsize=1_024)
+def _first_matching(denied: tuple[Route, ...], method: str, path: str) -> Route | None:
+    """The denied route this call is for, if any (only the logs and metrics depend on it)."""
+    for route in denied:
+        if route.method in ("*", method) and _path_pattern(route.path).fullmatch(path) is not None:
+            return route
+    return None
 
 
 @functools.cache
