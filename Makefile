@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt functions/authorizer/requirements.txt functions/api/requirements.txt
 
-.PHONY: test lint format build clean explain dev token rotate-key load
+.PHONY: test lint format build bench clean explain dev token rotate-key load
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -81,9 +81,13 @@ build: $(SAM_VENV)/.installed
 explain: $(STAMP)
 	@PYTHONPATH=functions/authorizer $(BIN)/python -m jwt_authorizer.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
+## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
+bench: $(STAMP)
+	PYTHONPATH=functions/authorizer:. $(BIN)/python -m bench
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,234 @@
+"""Cold start of deployable artifacts, run the way Lambda runs them.
+
+Artifacts are built for this machine's architecture and the runtime's Python:
+- "plain sam build": what SAM's default Python builder ships, requirements and sources, no bytecode;
+- "ours": `make build-AuthorizerFunction`, exactly what `sam build` runs for `BuildMethod: makefile`;
+- the naive baseline, built the plain way.
+Each run is a fresh process with PYTHONDONTWRITEBYTECODE set (Lambda's code directory is read-only, so
+nothing compiled at a cold start survives it); it times the import of the handler module and the first
+invocation, which fetches the keys from the loopback JWKS server. Runs alternate between artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.scenario import Scenario, event
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = ROOT / ".bench"
+AUTHORIZER = ROOT / "functions" / "authorizer"
+API = ROOT / "functions" / "api"
+RUNTIME_VERSION = "3.12"  # the template's Runtime
+
+_CHILD = """
+import importlib, json, sys, time
+class Context:  # what Powertools reads from Lambda's context object
+    function_name = "bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
+start = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+module = importlib.import_module(sys.argv[2])
+imported = time.perf_counter()
+module.lambda_handler(json.loads(sys.argv[3]), Context())
+done = time.perf_counter()
+timings = {"import": imported - start, "total": done - start, "modules": len(sys.modules)}
+print("\\nBENCH " + json.dumps(timings))
+"""
+
+
+@dataclass
+class Artifact:
+    name: str
+    path: Path
+    module: str
+    event: dict
+    baseline: str  # the name of the artifact its ratio is taken against
+
+
+@dataclass
+class ColdResult:
+    name: str
+    import_ms: float
+    total_ms: float
+    ratio: float  # total against its baseline: the plain `sam build` of the same function
+    modules: int  # in sys.modules after the first invocation: the weight of the import graph
+
+
+@dataclass
+class ColdResults:
+    python: str
+    rows: list[ColdResult]
+
+    @property
+    def ratio(self) -> float:
+        return next(row.ratio for row in self.rows if row.name == OURS)
+
+
+def runtime_python() -> str:
+    """The runtime's Python: $RUNTIME_PYTHON, python3.12 on PATH, or pyenv's; fail clearly without it."""
+    name = f"python{RUNTIME_VERSION}"
+    candidates = [os.environ.get("RUNTIME_PYTHON"), shutil.which(name)]
+    candidates += [
+        str(p / name) for p in sorted((Path.home() / ".pyenv" / "versions").glob(f"{RUNTIME_VERSION}.*/bin"))
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == RUNTIME_VERSION:
+            return candidate
+    raise SystemExit(
+        f"{name} (the functions' runtime) is needed to build and time the artifacts; "
+        f"install it, or set RUNTIME_PYTHON=/path/to/{name}"
+    )
+
+
+def _arch() -> str:
+    machine = platform.machine().lower()
+    return {"arm64": "aarch64", "amd64": "x86_64"}.get(machine, machine)
+
+
+def _pip_install(python: str, requirements: Path, target: Path) -> None:
+    """What SAM's default Python builder does: the requirements for the runtime, no bytecode."""
+    platforms = [f"manylinux2014_{_arch()}", f"manylinux_2_28_{_arch()}", f"manylinux_2_34_{_arch()}"]
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+         "--target", str(target), "--implementation", "cp", "--python-version", RUNTIME_VERSION,
+         "--only-binary=:all:", *(arg for p in platforms for arg in ("--platform", p)),
+         "-r", str(requirements)],
+        check=True,
+    )  # fmt: skip
+
+
+def _copy_sources(source: Path, target: Path, names: list[str]) -> None:
+    for name in names:
+        origin = source / name
+        if origin.is_dir():
+            shutil.copytree(origin, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(origin, target / name)
+
+
+PLAIN = "authorizer, plain sam build (no bytecode)"
+OURS = "authorizer, BuildMethod makefile (ours)"
+NAIVE = "naive authorizer, plain sam build"
+
+
+def _compile(python: str, target: Path) -> None:
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def build(python: str, token_event: dict) -> list[Artifact]:
+    if BUILD_DIR.exists():
+        shutil.rmtree(BUILD_DIR)
+    plain, ours, naive = BUILD_DIR / "plain", BUILD_DIR / "ours", BUILD_DIR / "naive"
+    _pip_install(python, AUTHORIZER / "requirements.txt", plain)
+    _copy_sources(AUTHORIZER, plain, ["authorizer_handler.py", "jwt_authorizer"])
+    subprocess.run(
+        [shutil.which("make") or "make", "--no-print-directory", "-s", "-C", str(AUTHORIZER),
+         "build-AuthorizerFunction", f"ARTIFACTS_DIR={ours}", f"ARCH={_arch()}", f"RUNTIME_PYTHON={python}",
+         f"PYTHON_VERSION={RUNTIME_VERSION}"],
+        check=True,
+    )  # fmt: skip
+    shutil.copytree(plain, naive, ignore=shutil.ignore_patterns("authorizer_handler.py", "jwt_authorizer"))
+    shutil.copy2(ROOT / "bench" / "naive_authorizer.py", naive / "naive_authorizer.py")
+    artifacts = [
+        Artifact(PLAIN, plain, "authorizer_handler", token_event, PLAIN),
+        Artifact(OURS, ours, "authorizer_handler", token_event, PLAIN),
+        Artifact(NAIVE, naive, "naive_authorizer", token_event, PLAIN),
+    ]
+    return artifacts + _build_api(python)
+
+
+def _build_api(python: str) -> list[Artifact]:
+    """The sample API functions, plain and with bytecode, when they and their sample events exist."""
+    handlers = {"public_api": "public-get.json", "protected_api": "profile-get.json"}
+    events = ROOT / "events"
+    if not all(
+        (API / f"{module}.py").exists() and (events / name).exists() for module, name in handlers.items()
+    ):
+        return []
+    plain, compiled = BUILD_DIR / "api-plain", BUILD_DIR / "api-bytecode"
+    _pip_install(python, API / "requirements.txt", plain)
+    sources = sorted(
+        path.name for path in API.iterdir() if path.suffix == ".py" or (path / "__init__.py").exists()
+    )
+    _copy_sources(API, plain, sources)
+    shutil.copytree(plain, compiled)
+    _compile(python, compiled)
+    artifacts = []
+    for module, name in handlers.items():
+        payload = json.loads((events / name).read_text())
+        baseline = f"{module}, plain sam build (no bytecode)"
+        artifacts.append(Artifact(baseline, plain, module, payload, baseline))
+        artifacts.append(Artifact(f"{module}, with bytecode", compiled, module, payload, baseline))
+    return artifacts
+
+
+def _run_once(python: str, artifact: Artifact, environment: dict[str, str]) -> dict:
+    completed = subprocess.run(
+        [python, "-s", "-c", _CHILD, str(artifact.path), artifact.module, json.dumps(artifact.event)],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
+             **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )  # fmt: skip
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"{artifact.name} failed:\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(lines[-1].removeprefix("BENCH "))  # type: ignore[no-any-return]
+
+
+def time_artifacts(
+    python: str, artifacts: list[Artifact], environment: dict[str, str], runs: int
+) -> list[tuple[float, float, int]]:
+    samples: list[list[dict]] = [[] for _ in artifacts]
+    for _ in range(runs):
+        for index, artifact in enumerate(artifacts):  # interleaved: a busy moment hits every artifact
+            samples[index].append(_run_once(python, artifact, environment))
+    return [
+        (
+            statistics.median(s["import"] for s in runs_of) * 1e3,
+            statistics.median(s["total"] for s in runs_of) * 1e3,
+            runs_of[0]["modules"],
+        )
+        for runs_of in samples
+    ]
+
+
+def _pyc_count(path: Path) -> int:
+    return sum(1 for _ in path.rglob("*.pyc"))
+
+
+def measure(scenario: Scenario, runs: int = 11) -> ColdResults:
+    python = runtime_python()
+    artifacts = build(python, event(scenario.tokens(1)[0]))
+    pycs = {artifact.name: _pyc_count(artifact.path) for artifact in artifacts}
+    timings = time_artifacts(python, artifacts, scenario.environment(), runs)
+    if any(_pyc_count(artifact.path) != pycs[artifact.name] for artifact in artifacts):
+        raise RuntimeError("a run wrote bytecode into an artifact: the measurement is not cold")
+    totals = {artifact.name: total for artifact, (_, total, _) in zip(artifacts, timings, strict=True)}
+    rows = [
+        ColdResult(artifact.name, imported, total, total / totals[artifact.baseline], modules)
+        for artifact, (imported, total, modules) in zip(artifacts, timings, strict=True)
+    ]
+    version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.strip()
+    return ColdResults(python=version, rows=rows)

@@ -1,0 +1,132 @@
+"""The results table, the targets it is read against, and docs/performance.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import cold as cold_module
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "performance.md"
+
+NEW_TOKEN_TARGET = 3.5  # x the floor
+REPEATED_TOKEN_TARGET = 0.3  # x the floor
+COLD_START_TARGET = 0.5  # x the same authorizer built by a plain `sam build`
+
+
+@dataclass
+class Results:
+    warm: list = field(default_factory=list)  # list[warm.WarmResult]
+    cold: object = None  # cold.ColdResults
+    jwks: list = field(default_factory=list)  # list[jwks_traffic.TrafficResult]
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    def targets_met(self) -> bool:
+        return all(met for _, met in self.check_list())
+
+    def check_list(self) -> list[tuple[str, bool]]:
+        checks = []
+        by_name = {result.name: result for result in self.warm}
+        for name, result in by_name.items():
+            if name.startswith("ours, new"):
+                checks.append(
+                    (f"warm new token ≤ {NEW_TOKEN_TARGET}x floor", result.ratio <= NEW_TOKEN_TARGET)
+                )
+            if name.startswith("ours, repeated"):
+                checks.append(
+                    (
+                        f"warm repeated token ≤ {REPEATED_TOKEN_TARGET}x floor",
+                        result.ratio <= REPEATED_TOKEN_TARGET,
+                    )
+                )
+        if self.cold is not None:
+            checks.append(
+                (f"cold start ≤ {COLD_START_TARGET}x plain sam build", self.cold.ratio <= COLD_START_TARGET)
+            )
+        checks.extend((result.name, result.met) for result in self.jwks)
+        return checks
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()} ({platform.machine()}); "
+        f"load average {load} at the end of the run"
+    )
+
+
+def _tick(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def table(results: Results) -> str:
+    lines: list[str] = []
+    if results.warm:
+        lines += [
+            f"### Warm: one authorizer invocation, keys cached (Python {platform.python_version()})",
+            "",
+            "| Variant | µs per call | x floor | Target |",
+            "|---|---:|---:|---|",
+        ]
+        for row in results.warm:
+            target = ""
+            if row.name.startswith("ours, new"):
+                target = f"≤ {NEW_TOKEN_TARGET}x ({_tick(row.ratio <= NEW_TOKEN_TARGET)})"
+            elif row.name.startswith("ours, repeated"):
+                target = f"≤ {REPEATED_TOKEN_TARGET}x ({_tick(row.ratio <= REPEATED_TOKEN_TARGET)})"
+            lines.append(f"| {row.name} | {row.micros:.1f} | {row.ratio:.2f} | {target} |")
+        lines.append("")
+    if results.cold is not None:
+        cold = results.cold
+        lines += [
+            f"### Cold start: import + first invocation, fresh process ({cold.python}, this machine's arch)",
+            "",
+            "| Artifact | import ms | import + first call ms | x its plain build | modules loaded | Target |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for row in cold.rows:
+            target = ""
+            if row.name == cold_module.OURS:
+                target = f"≤ {COLD_START_TARGET}x ({_tick(row.ratio <= COLD_START_TARGET)})"
+            lines.append(
+                f"| {row.name} | {row.import_ms:.0f} | {row.total_ms:.0f} | {row.ratio:.2f} "
+                f"| {row.modules} | {target} |"
+            )
+        lines.append("")
+    if results.jwks:
+        lines += [
+            "### JWKS requests reaching a real JWKS server on 127.0.0.1",
+            "",
+            "| Scenario | requests | JWKS fetches | allowed | Target |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in results.jwks:
+            lines.append(
+                f"| {row.name} | {row.requests} | {row.fetches} | {row.allowed_fetches} | {_tick(row.met)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_docs(results: Results) -> Path:
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = (ROOT / "bench" / "performance.md.in").read_text()
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(
+        body.replace("{{date}}", today)
+        .replace("{{machine}}", _machine())
+        .replace("{{python}}", sys.version.split()[0])
+        .replace("{{table}}", table(results).rstrip())
+    )
+    return DOCS
