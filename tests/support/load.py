@@ -1,81 +1,82 @@
-"""A bounded load test over 127.0.0.1: valid, forged and under-scoped tokens, with a key rotation midway.
+"""A bounded load test of the local stack over 127.0.0.1, with a key rotation midway.
 
-The gateway here is deliberately small: it turns each HTTP request into the TOKEN event API Gateway
-would send, calls the real Lambda entry point in-process, and answers as API Gateway would (policy
-evaluated for the route: 200 or 403; `Unauthorized`: 401; any other error: 503). It has no result cache,
-so every request reaches the authorizer. Run it with `make load`; a small version runs in `make test`.
+The local OpenID provider and the local API Gateway start from template.yaml on free ports, with a
+signing key store in a temporary directory (the developer's .local/ is never touched). Tokens come from
+the provider's token endpoint (client credentials):
+
+- valid: both scopes, on GET /messages (200) and POST /messages (201);
+- under-scoped: messages:read only, on POST /messages (403);
+- forged (401): a real token whose payload was changed to claim both scopes, or a real token's claims
+  signed by a foreign key under the provider's own kid.
+
+When half the requests have been sent, the provider's signing key is rotated the way `make rotate-key`
+does it (the running provider sees the new key file), and new tokens are minted: the authorizer has to
+find the new kid, while tokens of the old key, still published, keep working. Every answer is checked
+against its expected status. The authorizer's result cache is off by default, so every request reaches
+the authorizer. The run is bounded in requests and in time. `make load` runs it; a small version runs in
+`make test`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import io
+import itertools
 import json
+import math
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tests.support.harness import Outcome, classify, token_event, watching_logs
-from tests.support.jwks_server import JwksServer
-from tests.support.tokens import SigningKey, claims_for, jwks_of, mint
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-STATUS = {
-    Outcome.ALLOW: 200,
-    Outcome.DENY: 403,
-    Outcome.UNAUTHORIZED: 401,
-    Outcome.UNAVAILABLE: 503,
-    Outcome.BUG: 500,
-}
+from local.provider import TOKEN_PATH, KeyStore, TokenIssuer
+from local.stack import LocalStack, StackOptions
+from tests.support.harness import LogWatch, watching_logs
 
-
-class _Gateway(ThreadingHTTPServer):
-    daemon_threads = True
-    handler: ModuleType
+CLIENT = ("dev-client", "dev-secret")
+BOTH_SCOPES = "messages:read messages:write"
+#: The functions' Powertools loggers, whose lines are kept aside (and checked for token material).
+LOGGERS = ("jwt-authorizer", "messages-api")
+MESSAGE_BODY = json.dumps({"text": "load test"}).encode()
 
 
-class _GatewayRequest(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a load balancer's clients would
-    disable_nagle_algorithm = True  # headers and body are two writes; do not wait for the client ACK
+class _CountingIssuer(TokenIssuer):
+    """The provider's issuer, counting how often its JWKS is served: the authorizer's key fetches."""
 
-    def _answer(self) -> None:
-        authorization = self.headers.get("Authorization")
-        event = token_event(authorization, f"{self.command}{self.path}")
-        gateway: _Gateway = self.server  # type: ignore[assignment]
-        outcome, _ = classify(lambda e: gateway.handler.lambda_handler(e, None), event)
-        body = json.dumps({"outcome": outcome.value}).encode()
-        self.send_response(STATUS[outcome])
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def __init__(self, issuer: TokenIssuer) -> None:
+        super().__init__(issuer.issuer, issuer.config, issuer.keys)
+        self._lock = threading.Lock()
+        self.jwks_fetches = 0
 
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def jwks(self) -> dict[str, Any]:
+        with self._lock:
+            self.jwks_fetches += 1
+        return super().jwks()
 
 
-@contextmanager
-def running_gateway(handler: ModuleType) -> Iterator[tuple[str, int]]:
-    server = _Gateway(("127.0.0.1", 0), _GatewayRequest)
-    server.handler = handler
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+@dataclass(frozen=True)
+class Tokens:
+    """Tokens signed by one of the provider's keys."""
+
+    kid: str
+    valid: tuple[str, ...]
+    under_scoped: tuple[str, ...]
+    forged: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -83,143 +84,250 @@ class Request:
     kind: str  # valid, forged, under-scoped
     method: str
     path: str
-    authorization: str
+    token: str
     expected: int
 
 
 @dataclass
 class LoadReport:
     requests: int
+    planned: int
     concurrency: int
+    authorizer_cache_ttl: int
+    by_kind: dict[str, int]
     wrong_answers: int
     server_errors: int
-    by_kind: dict[str, int]
     p50_ms: float
     p99_ms: float
     requests_per_second: float
+    seconds: float
     jwks_fetches: int
+    signing_kids: list[str]
+    token_leaks: int
+    #: A few wrong answers (kind, method, expected, got; 0 when no answer came), to start a diagnosis.
+    examples: list[tuple[str, str, int, int]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.requests == self.planned
+            and self.wrong_answers == 0
+            and self.server_errors == 0
+            and self.token_leaks == 0
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def _plan(
-    issuer: str, key: SigningKey, rotated: SigningKey, forger: SigningKey, total: int, pool: int = 20
-) -> tuple[list[Request], list[Request]]:
-    """Requests before and after the rotation; tokens are minted once and reused (no result cache)."""
+class _Provider:
+    """The token endpoint of the running local provider, and the rotation of its key store."""
 
-    def tokens(signer: SigningKey, **claims: Any) -> list[str]:
-        return [mint(signer, claims_for(issuer, jti=f"t{n}", **claims)) for n in range(pool)]
+    def __init__(self, stack: LocalStack, key_file: Path, forger: rsa.RSAPrivateKey, pool: int) -> None:
+        assert stack.provider_url is not None and stack.issuer is not None
+        self._token_url = f"{stack.provider_url}{TOKEN_PATH}"
+        self._lifetime = stack.issuer.config.token_lifetime_seconds
+        self._key_file = key_file
+        self._forger = forger
+        self._pool = pool
 
-    def phase(signer: SigningKey, count: int) -> list[Request]:
-        valid = tokens(signer, scope="messages:read")
-        forged = tokens(
-            SigningKey(signer.kid, forger.private_key, "RS256"), scope="messages:read messages:write"
+    def _token(self, scope: str) -> str:
+        data = {"grant_type": "client_credentials", "scope": scope}
+        response = requests.post(self._token_url, data=data, auth=CLIENT, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def mint(self) -> Tokens:
+        valid = [self._token(BOTH_SCOPES) for _ in range(self._pool)]
+        under_scoped = [self._token("messages:read") for _ in range(self._pool)]
+        kid = str(jwt.get_unverified_header(valid[0])["kid"])
+        # Half changed after signing (the scope an attacker wants), half signed by a key not published.
+        tampered = [_with_scope(token, BOTH_SCOPES) for token in under_scoped[::2]]
+        foreign = [
+            jwt.encode(
+                jwt.decode(token, options={"verify_signature": False}),
+                self._forger,
+                algorithm="RS256",
+                headers={"typ": "at+jwt", "kid": kid},
+            )
+            for token in valid[1::2]
+        ]
+        return Tokens(kid, tuple(valid), tuple(under_scoped), tuple(itertools.chain(*zip(tampered, foreign))))
+
+    def rotate(self) -> None:
+        """What `make rotate-key` does: a new active key; the running provider notices the file changed."""
+        KeyStore(self._key_file).rotate(self._lifetime)
+
+
+def _with_scope(token: str, scope: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    changed = base64.urlsafe_b64encode(json.dumps(claims | {"scope": scope}).encode()).rstrip(b"=")
+    return f"{header}.{changed.decode()}.{signature}"
+
+
+def plan(n: int, tokens: Tokens, previous: Tokens | None) -> Request:
+    """Request `n`: valid, forged and under-scoped in turn; after a rotation, half the valid ones still
+    carry the old key's tokens, which stay published until they expire."""
+    kind = ("valid", "forged", "under-scoped")[n % 3]
+    turn = n // 3
+    if kind == "under-scoped":
+        return Request(kind, "POST", "/messages", _pick(tokens.under_scoped, turn), 403)
+    if kind == "forged":
+        method = ("GET", "POST")[turn % 2]
+        return Request(kind, method, "/messages", _pick(tokens.forged, turn // 2), 401)
+    signer = previous if previous is not None and turn % 4 >= 2 else tokens
+    method, expected = (("GET", 200), ("POST", 201))[turn % 2]
+    return Request(kind, method, "/messages", _pick(signer.valid, turn // 4), expected)
+
+
+def _pick(pool: tuple[str, ...], turn: int) -> str:
+    return pool[turn % len(pool)]
+
+
+@contextmanager
+def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _CountingIssuer, Path, list[str]]]:
+    """The local stack on free ports of 127.0.0.1, with its own key store; its console lines are kept."""
+    with tempfile.TemporaryDirectory(prefix="load-keys-") as directory:
+        key_file = Path(directory) / "provider-keys.json"
+        lines: list[str] = []
+        options = StackOptions(
+            api_port=0,
+            provider_port=0,
+            key_file=key_file,
+            parameters={"AuthorizerCacheTtl": str(authorizer_cache_ttl)},
         )
-        requests = []
-        for n in range(count):
-            kind = ("valid", "forged", "under-scoped")[n % 3]
-            token = (valid if kind != "forged" else forged)[n % pool]
-            method, expected = {"valid": ("GET", 200), "forged": ("GET", 401), "under-scoped": ("POST", 403)}[
-                kind
-            ]
-            requests.append(Request(kind, method, "/messages", f"Bearer {token}", expected))
-        return requests
-
-    return phase(key, total // 2), phase(rotated, total - total // 2)
+        stack = LocalStack(options, log=lines.append)
+        assert stack.issuer is not None and stack.provider is not None
+        counting = _CountingIssuer(stack.issuer)
+        stack.provider.issuer = counting
+        stack.start()
+        try:
+            yield stack, counting, key_file, lines
+        finally:
+            stack.stop()
 
 
 def run_load(
-    handler: ModuleType,
-    provider: JwksServer,
-    key: SigningKey,
-    rotated: SigningKey,
-    forger: SigningKey,
     total: int = 5_000,
     concurrency: int = 50,
+    authorizer_cache_ttl: int = 0,
+    time_limit_seconds: float = 600.0,
+    token_pool: int = 10,
 ) -> LoadReport:
-    """Send `total` requests at `concurrency`; halfway through, the provider rotates to `rotated`."""
-    before, after = _plan(provider.issuer, key, rotated, forger, total)
+    """Send `total` requests at `concurrency` to a fresh local stack, rotating its key halfway.
+
+    Stops by itself after `total` requests or `time_limit_seconds`, whichever comes first.
+    """
+    rotate_at = total // 2
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     results: list[tuple[Request, int, float]] = []
     lock = threading.Lock()
-    with running_gateway(handler) as (host, port):
+    numbers = itertools.count()
+    rotated = threading.Event()
+    generations: list[Tokens] = []
 
-        def worker(batch: list[Request]) -> None:
+    with local_stack(authorizer_cache_ttl) as (stack, counting, key_file, lines):
+        provider = _Provider(stack, key_file, forger, token_pool)
+        generations.append(provider.mint())
+        host, port = "127.0.0.1", stack.api_server.port
+        deadline = time.monotonic() + time_limit_seconds
+
+        def next_request() -> Request | None:
+            with lock:
+                n = next(numbers)
+            if n >= total or time.monotonic() >= deadline:
+                return None
+            if n < rotate_at:
+                return plan(n, generations[0], None)
+            if n == rotate_at:
+                try:
+                    provider.rotate()
+                    generations.append(provider.mint())
+                finally:
+                    rotated.set()  # a failed rotation is raised by this worker; the others stop
+            elif not rotated.wait(max(0.0, deadline - time.monotonic())):
+                return None
+            return plan(n, generations[1], generations[0]) if len(generations) == 2 else None
+
+        def worker() -> None:
             connection = http.client.HTTPConnection(host, port, timeout=30)
             answered = []
-            for request in batch:
+            while (request := next_request()) is not None:
+                headers = {"Authorization": f"Bearer {request.token}"}
+                body = MESSAGE_BODY if request.method == "POST" else None
+                if body is not None:
+                    headers["Content-Type"] = "application/json"
                 started = time.perf_counter()
-                connection.request(
-                    request.method, request.path, headers={"Authorization": request.authorization}
-                )
-                response = connection.getresponse()
-                response.read()
-                answered.append((request, response.status, time.perf_counter() - started))
+                try:
+                    connection.request(request.method, request.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    connection.close()  # reconnects on the next request
+                    status = 0
+                answered.append((request, status, time.perf_counter() - started))
             connection.close()
             with lock:
                 results.extend(answered)
 
-        started = time.perf_counter()
-        for phase in (before, after):
-            if phase is after:
-                # Rotation: the provider now publishes the new key next to the old one.
-                provider.publish(jwks_of(key, rotated))
+        # The functions' logs and metrics are kept aside, so the report stays readable, and checked.
+        output = io.StringIO()
+        with contextlib.ExitStack() as watches:
+            watches.enter_context(contextlib.redirect_stdout(output))
+            logs = [watches.enter_context(watching_logs(name)) for name in LOGGERS]
+            started = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
-                list(pool.map(worker, [phase[n::concurrency] for n in range(concurrency)]))
-        elapsed = time.perf_counter() - started
+                for future in [pool.submit(worker) for _ in range(concurrency)]:
+                    future.result()
+            elapsed = time.perf_counter() - started
+
+    watch = LogWatch()
+    for tokens in generations:
+        for token in (*tokens.valid, *tokens.under_scoped, *tokens.forged):
+            watch.remember(f"Bearer {token}")
+    written = [log.stream.getvalue() for log in logs]
+    leaks = watch.leaks(output.getvalue(), "\n".join(lines), *written)
 
     latencies = sorted(seconds for _, _, seconds in results)
-    kinds: dict[str, int] = {}
-    for request, _, _ in results:
-        kinds[request.kind] = kinds.get(request.kind, 0) + 1
+    wrong = [(r.kind, r.method, r.expected, status) for r, status, _ in results if status != r.expected]
     return LoadReport(
         requests=len(results),
+        planned=total,
         concurrency=concurrency,
-        wrong_answers=sum(status != request.expected for request, status, _ in results),
+        authorizer_cache_ttl=authorizer_cache_ttl,
+        by_kind=dict(Counter(request.kind for request, _, _ in results)),
+        wrong_answers=len(wrong),
         server_errors=sum(status >= 500 for _, status, _ in results),
-        by_kind=kinds,
-        p50_ms=round(statistics.median(latencies) * 1000, 2),
-        p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        p50_ms=round(statistics.median(latencies) * 1000, 2) if latencies else math.nan,
+        p99_ms=round(_percentile(latencies, 0.99) * 1000, 2) if latencies else math.nan,
         requests_per_second=round(len(results) / elapsed, 1),
-        jwks_fetches=provider.jwks_fetches,
+        seconds=round(elapsed, 2),
+        jwks_fetches=counting.jwks_fetches,
+        signing_kids=[tokens.kid for tokens in generations],
+        token_leaks=len(leaks),
+        examples=wrong[:5],
     )
 
 
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of sorted values."""
+    return ordered[max(0, math.ceil(len(ordered) * fraction) - 1)]
+
+
 def main() -> int:
-    """`make load`: 5,000 requests at concurrency 50 (override with LOAD_REQUESTS, LOAD_CONCURRENCY)."""
-    from tests.support.jwks_server import running_jwks_server
-    from tests.support.tokens import rsa_key
+    """`make load`: LOAD_REQUESTS (5,000) at LOAD_CONCURRENCY (50); LOAD_CACHE_TTL sets the authorizer's
+    result cache (0, off); LOAD_SECONDS bounds the run (600)."""
+    report = run_load(
+        total=int(os.environ.get("LOAD_REQUESTS", "5000")),
+        concurrency=int(os.environ.get("LOAD_CONCURRENCY", "50")),
+        authorizer_cache_ttl=int(os.environ.get("LOAD_CACHE_TTL", "0")),
+        time_limit_seconds=float(os.environ.get("LOAD_SECONDS", "600")),
+    )
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0 if report.passed else 1
 
-    key, rotated, forger = rsa_key("rsa-1"), rsa_key("rsa-2"), rsa_key("forger")
-    with running_jwks_server() as provider:
-        provider.publish(jwks_of(key))
-        os.environ.update(
-            {"ISSUER": provider.issuer, "AUDIENCE": "api://messages", "ROUTE_SCOPES": json.dumps(_ROUTES)}
-        )
-        import authorizer_handler
-
-        authorizer_handler.reset()
-        # The authorizer's logs and metrics are kept aside and counted, so the report stays readable.
-        metrics = io.StringIO()
-        with watching_logs(authorizer_handler.SERVICE_NAME) as logs, contextlib.redirect_stdout(metrics):
-            report = run_load(
-                authorizer_handler,
-                provider,
-                key,
-                rotated,
-                forger,
-                total=int(os.environ.get("LOAD_REQUESTS", "5000")),
-                concurrency=int(os.environ.get("LOAD_CONCURRENCY", "50")),
-            )
-    summary = report.as_dict() | {
-        "log_lines": len(logs.stream.getvalue().splitlines()),
-        "metric_lines": len(metrics.getvalue().splitlines()),
-    }
-    print(json.dumps(summary, indent=2))
-    return 0 if report.wrong_answers == 0 and report.server_errors == 0 else 1
-
-
-_ROUTES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 
 if __name__ == "__main__":
     sys.exit(main())
