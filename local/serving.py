@@ -6,9 +6,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 overflows when many clients connect at once (a load test, a
+    # browser, `hey -c 50`); Linux then drops their handshakes and some connections are reset.
+    request_queue_size = 128
+
+
 class BackgroundServer:
     def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server = _Server((host, port), handler)
         self._server.daemon_threads = True
         # A short poll interval: stop() returns promptly instead of after up to half a second.
         self._thread = threading.Thread(
