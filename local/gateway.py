@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -32,7 +31,7 @@ from local.apigateway import (
     method_arn,
 )
 from local.lambdas import LambdaFunction
-from local.serving import BackgroundServer
+from local.serving import BackgroundServer, KeepAliveHandler
 from local.template import ApiSpec, AuthorizerSpec, RouteSpec
 
 #: The error text a TOKEN authorizer raises for API Gateway to answer 401.
@@ -413,9 +412,7 @@ class GatewayServer(BackgroundServer):
         self.gateway = gateway
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(KeepAliveHandler):
             def _serve(self) -> None:
                 started = time.perf_counter()
                 length = self.headers.get("Content-Length")

@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
@@ -28,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from local.serving import BackgroundServer
+from local.serving import BackgroundServer, KeepAliveHandler
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 JWKS_PATH = "/.well-known/jwks.json"
@@ -367,9 +366,7 @@ class ProviderServer(BackgroundServer):
         self.issuer: TokenIssuer | None = None
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(KeepAliveHandler):
             def do_GET(self) -> None:
                 issuer = server._require_issuer()
                 path = self.path.split("?")[0]

@@ -6,6 +6,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, as clients of API Gateway and of a provider expect."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: with Nagle's algorithm on, the body waits for the client's delayed
+    # ACK (about 40 ms on Linux) on a kept-alive connection.
+    disable_nagle_algorithm = True
+
+
 class _Server(ThreadingHTTPServer):
     # socketserver's default backlog of 5 overflows when many clients connect at once (a load test, a
     # browser, `hey -c 50`); Linux then drops their handshakes and some connections are reset.
