@@ -124,7 +124,8 @@ class _Provider:
     """The token endpoint of the running local provider, and the rotation of its key store."""
 
     def __init__(self, stack: LocalStack, key_file: Path, forger: rsa.RSAPrivateKey, pool: int) -> None:
-        assert stack.provider_url is not None and stack.issuer is not None
+        assert stack.provider_url is not None
+        assert stack.issuer is not None
         self._token_url = f"{stack.provider_url}{TOKEN_PATH}"
         self._lifetime = stack.issuer.config.token_lifetime_seconds
         self._key_file = key_file
@@ -142,17 +143,16 @@ class _Provider:
         under_scoped = [self._token("messages:read") for _ in range(self._pool)]
         kid = str(jwt.get_unverified_header(valid[0])["kid"])
         # Half changed after signing (the scope an attacker wants), half signed by a key not published.
-        tampered = [_with_scope(token, BOTH_SCOPES) for token in under_scoped[::2]]
-        foreign = [
-            jwt.encode(
-                jwt.decode(token, options={"verify_signature": False}),
-                self._forger,
-                algorithm="RS256",
-                headers={"typ": "at+jwt", "kid": kid},
-            )
-            for token in valid[1::2]
+        forged = [
+            _with_scope(reader, BOTH_SCOPES) if n % 2 == 0 else self._sign_as_provider(full, kid)
+            for n, (reader, full) in enumerate(zip(under_scoped, valid, strict=True))
         ]
-        return Tokens(kid, tuple(valid), tuple(under_scoped), tuple(itertools.chain(*zip(tampered, foreign))))
+        return Tokens(kid, tuple(valid), tuple(under_scoped), tuple(forged))
+
+    def _sign_as_provider(self, token: str, kid: str) -> str:
+        """The claims of a real token, signed by the forger's key under the provider's kid."""
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return jwt.encode(claims, self._forger, algorithm="RS256", headers={"typ": "at+jwt", "kid": kid})
 
     def rotate(self) -> None:
         """What `make rotate-key` does: a new active key; the running provider notices the file changed."""
@@ -198,7 +198,8 @@ def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _Counti
             parameters={"AuthorizerCacheTtl": str(authorizer_cache_ttl)},
         )
         stack = LocalStack(options, log=lines.append)
-        assert stack.issuer is not None and stack.provider is not None
+        assert stack.issuer is not None
+        assert stack.provider is not None
         counting = _CountingIssuer(stack.issuer)
         stack.provider.issuer = counting
         stack.start()
@@ -206,6 +207,64 @@ def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _Counti
             yield stack, counting, key_file, lines
         finally:
             stack.stop()
+
+
+class _Schedule:
+    """Hands the workers requests in order; the one that draws request `total // 2` rotates the key."""
+
+    def __init__(self, provider: _Provider, total: int, deadline: float) -> None:
+        self.generations = [provider.mint()]
+        self._provider = provider
+        self._total = total
+        self._rotate_at = total // 2
+        self._deadline = deadline
+        self._numbers = itertools.count()
+        self._lock = threading.Lock()
+        self._rotated = threading.Event()
+
+    def next_request(self) -> Request | None:
+        """The next request to send, or None when all are sent or the time is up."""
+        with self._lock:
+            n = next(self._numbers)
+        if n >= self._total or time.monotonic() >= self._deadline:
+            return None
+        if n < self._rotate_at:
+            return plan(n, self.generations[0], None)
+        if n == self._rotate_at:
+            try:
+                self._provider.rotate()
+                self.generations.append(self._provider.mint())
+            finally:
+                self._rotated.set()  # a failed rotation is raised by this worker; the others stop
+        elif not self._rotated.wait(max(0.0, self._deadline - time.monotonic())):
+            return None
+        return plan(n, self.generations[1], self.generations[0]) if len(self.generations) == 2 else None
+
+
+Answer = tuple[Request, int, float]  # the request, its status (0: no answer), its latency in seconds
+
+
+def _send(port: int, schedule: _Schedule) -> list[Answer]:
+    """One client on one kept-alive connection, sending until the schedule runs out."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    answers = []
+    while (request := schedule.next_request()) is not None:
+        headers = {"Authorization": f"Bearer {request.token}"}
+        body = MESSAGE_BODY if request.method == "POST" else None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            connection.request(request.method, request.path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            connection.close()  # reconnects on the next request
+            status = 0
+        answers.append((request, status, time.perf_counter() - started))
+    connection.close()
+    return answers
 
 
 def run_load(
@@ -219,59 +278,11 @@ def run_load(
 
     Stops by itself after `total` requests or `time_limit_seconds`, whichever comes first.
     """
-    rotate_at = total // 2
     forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    results: list[tuple[Request, int, float]] = []
-    lock = threading.Lock()
-    numbers = itertools.count()
-    rotated = threading.Event()
-    generations: list[Tokens] = []
-
+    answers: list[Answer] = []
     with local_stack(authorizer_cache_ttl) as (stack, counting, key_file, lines):
         provider = _Provider(stack, key_file, forger, token_pool)
-        generations.append(provider.mint())
-        host, port = "127.0.0.1", stack.api_server.port
-        deadline = time.monotonic() + time_limit_seconds
-
-        def next_request() -> Request | None:
-            with lock:
-                n = next(numbers)
-            if n >= total or time.monotonic() >= deadline:
-                return None
-            if n < rotate_at:
-                return plan(n, generations[0], None)
-            if n == rotate_at:
-                try:
-                    provider.rotate()
-                    generations.append(provider.mint())
-                finally:
-                    rotated.set()  # a failed rotation is raised by this worker; the others stop
-            elif not rotated.wait(max(0.0, deadline - time.monotonic())):
-                return None
-            return plan(n, generations[1], generations[0]) if len(generations) == 2 else None
-
-        def worker() -> None:
-            connection = http.client.HTTPConnection(host, port, timeout=30)
-            answered = []
-            while (request := next_request()) is not None:
-                headers = {"Authorization": f"Bearer {request.token}"}
-                body = MESSAGE_BODY if request.method == "POST" else None
-                if body is not None:
-                    headers["Content-Type"] = "application/json"
-                started = time.perf_counter()
-                try:
-                    connection.request(request.method, request.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    response.read()
-                    status = response.status
-                except (OSError, http.client.HTTPException):
-                    connection.close()  # reconnects on the next request
-                    status = 0
-                answered.append((request, status, time.perf_counter() - started))
-            connection.close()
-            with lock:
-                results.extend(answered)
-
+        schedule = _Schedule(provider, total, time.monotonic() + time_limit_seconds)
         # The functions' logs and metrics are kept aside, so the report stays readable, and checked.
         output = io.StringIO()
         with contextlib.ExitStack() as watches:
@@ -279,33 +290,33 @@ def run_load(
             logs = [watches.enter_context(watching_logs(name)) for name in LOGGERS]
             started = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
-                for future in [pool.submit(worker) for _ in range(concurrency)]:
-                    future.result()
+                futures = [pool.submit(_send, stack.api_server.port, schedule) for _ in range(concurrency)]
+                for future in futures:
+                    answers += future.result()
             elapsed = time.perf_counter() - started
 
     watch = LogWatch()
-    for tokens in generations:
+    for tokens in schedule.generations:
         for token in (*tokens.valid, *tokens.under_scoped, *tokens.forged):
             watch.remember(f"Bearer {token}")
-    written = [log.stream.getvalue() for log in logs]
-    leaks = watch.leaks(output.getvalue(), "\n".join(lines), *written)
+    leaks = watch.leaks(output.getvalue(), *lines, *(log.stream.getvalue() for log in logs))
 
-    latencies = sorted(seconds for _, _, seconds in results)
-    wrong = [(r.kind, r.method, r.expected, status) for r, status, _ in results if status != r.expected]
+    latencies = sorted(seconds for _, _, seconds in answers)
+    wrong = [(r.kind, r.method, r.expected, status) for r, status, _ in answers if status != r.expected]
     return LoadReport(
-        requests=len(results),
+        requests=len(answers),
         planned=total,
         concurrency=concurrency,
         authorizer_cache_ttl=authorizer_cache_ttl,
-        by_kind=dict(Counter(request.kind for request, _, _ in results)),
+        by_kind=dict(Counter(request.kind for request, _, _ in answers)),
         wrong_answers=len(wrong),
-        server_errors=sum(status >= 500 for _, status, _ in results),
+        server_errors=sum(status >= 500 for _, status, _ in answers),
         p50_ms=round(statistics.median(latencies) * 1000, 2) if latencies else math.nan,
         p99_ms=round(_percentile(latencies, 0.99) * 1000, 2) if latencies else math.nan,
-        requests_per_second=round(len(results) / elapsed, 1),
+        requests_per_second=round(len(answers) / elapsed, 1),
         seconds=round(elapsed, 2),
         jwks_fetches=counting.jwks_fetches,
-        signing_kids=[tokens.kid for tokens in generations],
+        signing_kids=[tokens.kid for tokens in schedule.generations],
         token_leaks=len(leaks),
         examples=wrong[:5],
     )
