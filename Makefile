@@ -47,8 +47,9 @@ rotate-key: $(DEV_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## load: 5,000 requests at concurrency 50 over 127.0.0.1 (valid, forged, under-scoped; a key rotation
-## midway) through the real authorizer; prints p50/p99 and throughput, fails on any wrong answer or 5xx
+## load: the local stack on free ports, 5,000 requests at concurrency 50 (valid, forged, under-scoped; the
+## provider's key rotated midway); prints p50/p99, throughput and JWKS fetches, fails on any wrong answer
+## or 5xx. LOAD_REQUESTS, LOAD_CONCURRENCY, LOAD_CACHE_TTL (authorizer result cache, 0: off), LOAD_SECONDS
 load: $(STAMP)
 	PYTHONPATH=functions/authorizer:. $(BIN)/python -m tests.support.load
 
