@@ -15,13 +15,14 @@
 #   ARCH            aarch64 for `Architectures: [arm64]`, x86_64 for x86_64
 # and may be given:
 #   RUNTIME_PYTHON  the interpreter that compiles the bytecode: it must be Python $(PYTHON_VERSION)
-#   REQUIREMENTS    the requirements file (default: requirements.txt in $(HERE))
+#                   (from the environment too, as `sam build` runs make with its own environment)
+#   REQUIREMENTS    the requirements file, on the command line (default: requirements.txt in $(HERE))
 #
 # A target then reads: build-MyFunction: check-runtime-python, and $(call python-bytecode-build,<sources>)
 # with the files and packages of $(HERE) the function ships.
 
 RUNTIME_PYTHON ?= python$(PYTHON_VERSION)
-REQUIREMENTS ?= $(HERE)/requirements.txt
+REQUIREMENTS := $(HERE)/requirements.txt
 # Lambda's python3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): any of these wheels loads there.
 PLATFORMS := manylinux2014_$(ARCH) manylinux_2_28_$(ARCH) manylinux_2_34_$(ARCH)
 

@@ -1,65 +1,129 @@
-"""The authorizer's build for `sam build` (BuildMethod: makefile) refuses to ship bytecode Lambda ignores."""
+"""Every function's build for `sam build` (BuildMethod: makefile): its own code, compiled into bytecode
+Lambda uses, for the runtime and architecture the template deploys, or a clear refusal."""
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from samtranslator.yaml_helper import yaml_parse
 
-AUTHORIZER = Path(__file__).resolve().parents[2] / "functions" / "authorizer"
+from tests.support.function_build import (
+    MAKE,
+    RUNNING_PYTHON,
+    code_uri,
+    functions,
+    make_build,
+    offline_build,
+    template,
+)
 
-MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 
+# What each function ships of its CodeUri: its handler and the packages it imports, nothing else.
+SHIPPED = {
+    "AuthorizerFunction": ("authorizer_handler.py", "jwt_authorizer"),
+    "PublicFunction": ("public_api.py", "messages_api"),
+    "ProtectedFunction": ("protected_api.py", "messages_api"),
+}
+# PEP 552: flags 0b01 is a hash-based .pyc whose source is never checked (--invalidation-mode unchecked-hash).
+UNCHECKED_HASH = 0b01
 
-def build(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    artifacts = tmp_path / "artifacts"
-    settings = {"ARTIFACTS_DIR": str(artifacts), **variables}
-    arguments = [f"{name}={value}" for name, value in settings.items()]
-    return subprocess.run(  # noqa: S603 - our own Makefile, arguments from the test
-        [
-            str(MAKE),
-            "--no-print-directory",
-            "-s",
-            "-C",
-            str(AUTHORIZER),
-            "build-AuthorizerFunction",
-            *arguments,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+
+def test_every_function_of_the_template_has_a_bytecode_build() -> None:
+    assert sorted(SHIPPED) == sorted(functions())
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_stops_clearly_without_the_runtimes_python(function: str, tmp_path: Path) -> None:
+    result = make_build(
+        function, tmp_path, RUNTIME_PYTHON=str(tmp_path / "python3.12"), PYTHON_VERSION="3.12"
     )
-
-
-def test_the_build_stops_clearly_without_the_runtimes_python(tmp_path: Path) -> None:
-    result = build(tmp_path, RUNTIME_PYTHON=str(tmp_path / "python3.12"), PYTHON_VERSION="3.12")
     assert result.returncode != 0
     assert f"error: {tmp_path / 'python3.12'} not found" in result.stderr
     assert "pass RUNTIME_PYTHON=/path/to/python3.12" in result.stderr
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_the_build_refuses_a_python_of_another_version(tmp_path: Path) -> None:
-    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_refuses_a_python_of_another_version(function: str, tmp_path: Path) -> None:
     other = "3.99"
-    result = build(tmp_path, RUNTIME_PYTHON=sys.executable, PYTHON_VERSION=other)
+    result = make_build(function, tmp_path, RUNTIME_PYTHON=sys.executable, PYTHON_VERSION=other)
     assert result.returncode != 0
-    assert f"is Python {running}, the runtime is Python {other}" in result.stderr
+    assert f"is Python {RUNNING_PYTHON}, the runtime is Python {other}" in result.stderr
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_the_build_targets_the_runtime_and_architecture_the_template_deploys() -> None:
-    template = yaml_parse((AUTHORIZER.parents[1] / "template.yaml").read_text())
-    function = template["Resources"]["AuthorizerFunction"]
-    defaults = {**template["Globals"]["Function"], **function["Properties"]}
-    makefile = (AUTHORIZER / "Makefile").read_text()
-    assert function["Metadata"] == {"BuildMethod": "makefile"}
-    assert "build-AuthorizerFunction:" in makefile
-    assert f"PYTHON_VERSION ?= {defaults['Runtime'].removeprefix('python')}\n" in makefile
-    assert defaults["Architectures"] == ["arm64"]
-    assert "ARCH ?= aarch64\n" in makefile
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_targets_the_runtime_and_architecture_the_template_deploys(function: str) -> None:
+    properties = template()["Resources"][function]["Properties"]
+    deployed = {**template()["Globals"]["Function"], **properties}
+    makefile = (code_uri(function) / "Makefile").read_text()
+    assert f"\nbuild-{function}: check-runtime-python\n" in makefile
+    assert f"PYTHON_VERSION := {deployed['Runtime'].removeprefix('python')}\n" in makefile
+    assert deployed["Architectures"] == ["arm64"]
+    assert "ARCH := aarch64\n" in makefile
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_installs_the_functions_requirements_as_arm64_wheels(function: str, tmp_path: Path) -> None:
+    # CI images often export these with other meanings; the build must still target the template's.
+    unrelated = {"ARCH": "amd64", "PYTHON_VERSION": "3.11.9", "REQUIREMENTS": "/dev/null"}
+    # -n prints the commands without running them: nothing is downloaded.
+    result = make_build(function, tmp_path, "-n", environment=unrelated)
+    assert result.returncode == 0, result.stderr
+    install = next(line for line in result.stdout.splitlines() if " -m pip install " in line)
+    assert f'--target "{tmp_path / "artifacts"}"' in install
+    assert "--python-version 3.12 --only-binary=:all:" in install
+    assert "--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64" in install
+    assert install.endswith(f'-r "{code_uri(function) / "requirements.txt"}"')
+
+
+def _sources(function: str) -> set[str]:
+    found = set()
+    for name in SHIPPED[function]:
+        path = code_uri(function) / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        found |= {str(file.relative_to(code_uri(function))) for file in files}
+    return found
+
+
+def _pyc(source: str) -> str:
+    path = Path(source)
+    return str(path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc")
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_each_function_ships_only_its_own_code_as_unchecked_hash_bytecode(
+    function: str, tmp_path: Path
+) -> None:
+    artifacts = offline_build(function, tmp_path)
+
+    shipped = {str(path.relative_to(artifacts)) for path in artifacts.rglob("*") if path.is_file()}
+    sources = _sources(function)
+    assert shipped == sources | {_pyc(source) for source in sources}
+    for pyc in artifacts.rglob("*.pyc"):
+        header = pyc.read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, pyc
+        assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH, pyc
+
+
+def test_the_api_functions_do_not_ship_each_others_handler() -> None:
+    assert "protected_api.py" not in _sources("PublicFunction")
+    assert "public_api.py" not in _sources("ProtectedFunction")
+
+
+def test_an_unset_artifacts_directory_stops_the_build(tmp_path: Path) -> None:
+    # sam build always sets ARTIFACTS_DIR; run by hand without it, nothing may land in the source folder.
+    assert MAKE is not None
+    environment = {name: value for name, value in os.environ.items() if name != "ARTIFACTS_DIR"}
+    result = subprocess.run(  # noqa: S603 - our own Makefile
+        [MAKE, "--no-print-directory", "-s", "-C", str(code_uri("PublicFunction")), "build-PublicFunction",
+         f"RUNTIME_PYTHON={sys.executable}", f"PYTHON_VERSION={RUNNING_PYTHON}"],
+        env=environment, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "ARTIFACTS_DIR is not set (sam build sets it)" in result.stderr

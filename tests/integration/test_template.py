@@ -417,6 +417,15 @@ def test_the_functions_run_a_current_python_on_arm64_with_tracing(stack: dict[st
         assert properties["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}, name
 
 
+def test_every_function_is_built_into_bytecode_by_the_makefile_in_its_code_uri() -> None:
+    # sam build runs `make build-<LogicalId>` with the Makefile in the CodeUri (see test_build.py).
+    for name in FUNCTIONS:
+        resource = source()["Resources"][name]
+        assert resource["Metadata"] == {"BuildMethod": "makefile"}, name
+        makefile = (ROOT / resource["Properties"]["CodeUri"] / "Makefile").read_text()
+        assert f"\nbuild-{name}: " in makefile, name
+
+
 def test_the_functions_handlers_and_powertools_settings(stack: dict[str, Any]) -> None:
     handlers = {name: stack["Resources"][name]["Properties"]["Handler"] for name in FUNCTIONS}
     code = {name: source()["Resources"][name]["Properties"]["CodeUri"] for name in FUNCTIONS}

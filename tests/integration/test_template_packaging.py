@@ -1,8 +1,9 @@
-"""What `sam build` packages for each function: its CodeUri folder plus its requirements.txt.
+"""What `sam build` packages for each function: what its Makefile copies from its CodeUri, plus its
+requirements.txt.
 
-Each handler is imported in a fresh interpreter that sees only its own CodeUri folder (and the installed
-packages), as Lambda will: an import of another function's code fails here, and the modules a cold start
-loads are listed, so a heavy dependency cannot creep into the API functions unnoticed.
+Each handler is imported in a fresh interpreter that sees only its own artifact, built by its Makefile
+(and the installed packages), as Lambda will: an import of another function's code fails here, and the
+modules a cold start loads are listed, so a heavy dependency cannot creep into the API functions unnoticed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.support.api_events import ROUTE_SCOPES
+from tests.support.function_build import MAKE, offline_build
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each function's artifact, as its Makefile builds it (requirements from this environment)."""
+    functions = ("AuthorizerFunction", "PublicFunction", "ProtectedFunction")
+    return {function: offline_build(function, tmp_path_factory.mktemp(function)) for function in functions}
+
 
 # -I keeps the current directory off sys.path; put it first, as Lambda puts the task root.
 LIST_IMPORTS = """
@@ -27,11 +37,11 @@ print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}})))
 """
 
 
-def cold_imports(code_uri: str, module: str, env: dict[str, str]) -> set[str]:
-    """Top-level modules loaded by importing `module` from `code_uri` alone, in a new interpreter."""
+def cold_imports(artifact: Path, module: str, env: dict[str, str]) -> set[str]:
+    """Top-level modules loaded by importing `module` from `artifact` alone, in a new interpreter."""
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-I", "-c", LIST_IMPORTS.format(module=module)],
-        cwd=ROOT / code_uri,
+        cwd=artifact,
         env=env,
         capture_output=True,
         text=True,
@@ -42,9 +52,13 @@ def cold_imports(code_uri: str, module: str, env: dict[str, str]) -> set[str]:
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
-@pytest.mark.parametrize("module", ["public_api", "protected_api"])
-def test_the_api_functions_load_only_their_own_code_and_powertools(module: str) -> None:
-    loaded = cold_imports("functions/api", module, {"ROUTE_SCOPES": ROUTE_SCOPES})
+@pytest.mark.parametrize(
+    ("function", "module"), [("PublicFunction", "public_api"), ("ProtectedFunction", "protected_api")]
+)
+def test_the_api_functions_load_only_their_own_code_and_powertools(
+    artifacts: dict[str, Path], function: str, module: str
+) -> None:
+    loaded = cold_imports(artifacts[function], module, {"ROUTE_SCOPES": ROUTE_SCOPES})
 
     assert "messages_api" in loaded
     assert loaded.isdisjoint({"jwt_authorizer", "authorizer_handler", "tests"})
@@ -52,16 +66,16 @@ def test_the_api_functions_load_only_their_own_code_and_powertools(module: str) 
     assert loaded.isdisjoint({"jwt", "cryptography", "requests", "boto3", "pydantic"})
 
 
-def test_the_public_function_does_not_load_the_protected_routes_code() -> None:
-    loaded = cold_imports("functions/api", "public_api", {})
+def test_the_public_function_does_not_load_the_protected_routes_code(artifacts: dict[str, Path]) -> None:
+    loaded = cold_imports(artifacts["PublicFunction"], "public_api", {})
 
     assert "protected_api" not in loaded
 
 
-def test_the_authorizer_loads_only_its_own_code() -> None:
+def test_the_authorizer_loads_only_its_own_code(artifacts: dict[str, Path]) -> None:
     env = {"ISSUER": "https://issuer.example.com", "AUDIENCE": "api://messages", "ROUTE_SCOPES": ROUTE_SCOPES}
 
-    loaded = cold_imports("functions/authorizer", "authorizer_handler", env)
+    loaded = cold_imports(artifacts["AuthorizerFunction"], "authorizer_handler", env)
 
     assert "jwt_authorizer" in loaded
     assert loaded.isdisjoint({"messages_api", "public_api", "protected_api", "tests", "boto3", "pydantic"})
