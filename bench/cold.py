@@ -2,7 +2,8 @@
 
 Artifacts are built for this machine's architecture and the runtime's Python:
 - "plain sam build": what SAM's default Python builder ships, requirements and sources, no bytecode;
-- "ours": `make build-AuthorizerFunction`, exactly what `sam build` runs for `BuildMethod: makefile`;
+- "ours" and "BuildMethod makefile": `make build-<Function>`, exactly what `sam build` runs for
+  `BuildMethod: makefile`;
 - the naive baseline, built the plain way.
 Each run is a fresh process with PYTHONDONTWRITEBYTECODE set (Lambda's code directory is read-only, so
 nothing compiled at a cold start survives it); it times the import of the handler module and the first
@@ -126,12 +127,14 @@ OURS = "authorizer, BuildMethod makefile (ours)"
 NAIVE = "naive authorizer, plain sam build"
 
 
-def _compile(python: str, target: Path) -> None:
+def _make_build(python: str, code_uri: Path, function: str, target: Path) -> None:
+    """`make build-<function>`, exactly what `sam build` runs for `BuildMethod: makefile`."""
     subprocess.run(
-        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
+        [shutil.which("make") or "make", "--no-print-directory", "-s", "-C", str(code_uri),
+         f"build-{function}", f"ARTIFACTS_DIR={target}", f"ARCH={_arch()}", f"RUNTIME_PYTHON={python}",
+         f"PYTHON_VERSION={RUNTIME_VERSION}"],
         check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
 
 
 def build(python: str, token_event: dict) -> list[Artifact]:
@@ -140,12 +143,7 @@ def build(python: str, token_event: dict) -> list[Artifact]:
     plain, ours, naive = BUILD_DIR / "plain", BUILD_DIR / "ours", BUILD_DIR / "naive"
     _pip_install(python, AUTHORIZER / "requirements.txt", plain)
     _copy_sources(AUTHORIZER, plain, ["authorizer_handler.py", "jwt_authorizer"])
-    subprocess.run(
-        [shutil.which("make") or "make", "--no-print-directory", "-s", "-C", str(AUTHORIZER),
-         "build-AuthorizerFunction", f"ARTIFACTS_DIR={ours}", f"ARCH={_arch()}", f"RUNTIME_PYTHON={python}",
-         f"PYTHON_VERSION={RUNTIME_VERSION}"],
-        check=True,
-    )  # fmt: skip
+    _make_build(python, AUTHORIZER, "AuthorizerFunction", ours)
     shutil.copytree(plain, naive, ignore=shutil.ignore_patterns("authorizer_handler.py", "jwt_authorizer"))
     shutil.copy2(ROOT / "bench" / "naive_authorizer.py", naive / "naive_authorizer.py")
     artifacts = [
@@ -157,27 +155,32 @@ def build(python: str, token_event: dict) -> list[Artifact]:
 
 
 def _build_api(python: str) -> list[Artifact]:
-    """The sample API functions, plain and with bytecode, when they and their sample events exist."""
-    handlers = {"public_api": "public-get.json", "protected_api": "profile-get.json"}
+    """The sample API functions, plain and as functions/api/Makefile builds them, when they and their
+    sample events exist."""
+    handlers = {
+        "public_api": ("PublicFunction", "public-get.json"),
+        "protected_api": ("ProtectedFunction", "profile-get.json"),
+    }
     events = ROOT / "events"
     if not all(
-        (API / f"{module}.py").exists() and (events / name).exists() for module, name in handlers.items()
+        (API / f"{module}.py").exists() and (events / name).exists() for module, (_, name) in handlers.items()
     ):
         return []
-    plain, compiled = BUILD_DIR / "api-plain", BUILD_DIR / "api-bytecode"
+    # SAM's default Python builder ships the whole CodeUri to both functions.
+    plain = BUILD_DIR / "api-plain"
     _pip_install(python, API / "requirements.txt", plain)
     sources = sorted(
         path.name for path in API.iterdir() if path.suffix == ".py" or (path / "__init__.py").exists()
     )
     _copy_sources(API, plain, sources)
-    shutil.copytree(plain, compiled)
-    _compile(python, compiled)
     artifacts = []
-    for module, name in handlers.items():
+    for module, (function, name) in handlers.items():
+        compiled = BUILD_DIR / function
+        _make_build(python, API, function, compiled)
         payload = json.loads((events / name).read_text())
         baseline = f"{module}, plain sam build (no bytecode)"
         artifacts.append(Artifact(baseline, plain, module, payload, baseline))
-        artifacts.append(Artifact(f"{module}, with bytecode", compiled, module, payload, baseline))
+        artifacts.append(Artifact(f"{module}, BuildMethod makefile", compiled, module, payload, baseline))
     return artifacts
 
 
