@@ -154,29 +154,32 @@ def client_id_of(claims: dict[str, Any]) -> str | None:
 
 def build_context(claims: dict[str, Any], scopes: frozenset[str]) -> dict[str, str | int | float | bool]:
     """The claims flattened to the string/number/boolean values API Gateway accepts, size-bounded."""
-    context: dict[str, str | int | float | bool] = {
-        "sub": str(claims["sub"]),
-        "iss": str(claims["iss"]),
-        "scope": " ".join(sorted(scopes)),
-    }
+    subject, issuer, scope = str(claims["sub"]), str(claims["iss"]), " ".join(sorted(scopes))
+    context: dict[str, str | int | float | bool] = {"sub": subject, "iss": issuer, "scope": scope}
+    budget = MAX_CONTEXT_CHARS - (len("sub") + len(subject) + len("iss") + len(issuer))
+    budget -= len("scope") + len(scope)
     client_id = client_id_of(claims)
     if client_id is not None:
         context["client_id"] = client_id
-    budget = MAX_CONTEXT_CHARS - sum(len(k) + len(str(v)) for k, v in context.items())
+        budget -= len("client_id") + len(client_id)
     omitted = False
     for name, value in claims.items():
-        if name in context or name in _CORE_CONTEXT_KEYS or value is None:
+        if value is None or name in context or name in _CORE_CONTEXT_KEYS:
             continue
-        flat = _flatten(value)
-        cost = len(name) + len(str(flat))
-        if len(str(flat)) > MAX_CONTEXT_VALUE_CHARS or cost > budget:
+        # Claims come from JSON, so a scalar's type is exactly one of these (no subclasses).
+        flat = value if type(value) in _SCALAR_TYPES else _flatten(value)
+        size = len(flat) if type(flat) is str else len(str(flat))
+        if size > MAX_CONTEXT_VALUE_CHARS or len(name) + size > budget:
             omitted = True
             continue
         context[name] = flat
-        budget -= cost
+        budget -= len(name) + size
     if omitted:
         context["context_truncated"] = True
     return context
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool})
 
 
 def _flatten(value: Any) -> str | int | float | bool:
