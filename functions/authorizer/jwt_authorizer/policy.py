@@ -69,14 +69,8 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     scopes: set[str] = set()
     for name in ("scope", "scp"):
         value = claims.get(name)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            scopes.update(value.split())
-        elif name == "scp" and isinstance(value, list) and all(isinstance(s, str) for s in value):
-            scopes.update(value)
-        else:
-            raise TokenRejected("invalid_scope_claim", f"'{name}' is not a string or list of strings")
+        if value is not None:
+            scopes.update(_names_in(name, value, arrays=name == "scp"))
     return frozenset(scopes)
 
 
@@ -94,15 +88,18 @@ def granted_scopes(
     granted = set(scopes)
     for name in scope_claims:
         value = claim_at(claims, name)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            granted.update(value.split())
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            granted.update(value)
-        else:
-            raise TokenRejected("invalid_scope_claim", f"'{name[:64]}' is not a string or list of strings")
+        if value is not None:
+            granted.update(_names_in(name, value))
     return frozenset(granted)
+
+
+def _names_in(claim: str, value: object, arrays: bool = True) -> list[str]:
+    """The names a scope-like claim holds: a space-separated string, or (where allowed) an array of them."""
+    if isinstance(value, str):
+        return value.split()
+    if arrays and isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise TokenRejected("invalid_scope_claim", f"'{claim[:64]}' is not a string or list of strings")
 
 
 def claim_at(claims: dict[str, Any], name: str) -> Any:
