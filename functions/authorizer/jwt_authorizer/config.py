@@ -70,11 +70,10 @@ class Settings:
     require_at_jwt_typ: bool = False
     #: Claims whose values count as scopes too (roles, permissions, groups), as in SCOPE_CLAIMS.
     scope_claims: tuple[str, ...] = ()
+    verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
 
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
-
-    verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
