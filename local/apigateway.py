@@ -146,7 +146,7 @@ def _matches_any(statement: Mapping[str, Any], name: str, value: str, case_sensi
 def _wildcard(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     # IAM wildcards: `*` any run of characters (including `/` and `:`), `?` exactly one.
     regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
-    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+    return re.compile(regex, re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
 
 
 # The authorizer result cache -------------------------------------------------------------------------

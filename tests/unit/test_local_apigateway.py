@@ -68,6 +68,15 @@ def test_allow_statement_matches_resources_with_iam_wildcards(resource: str, dec
     assert evaluate_policy(policy(allow(resource)), GET_MESSAGES) is decision
 
 
+def test_a_resource_wildcard_matches_any_character_even_a_newline() -> None:
+    # IAM's `*` is any run of characters: a percent-decoded newline in a path is no exception.
+    odd_path = f"{STAGE}/GET/messages/a%0Ab".replace("%0A", "\n")
+    assert evaluate_policy(policy(allow(f"{STAGE}/*/*")), odd_path) is Decision.ALLOW
+    assert evaluate_policy(policy(allow("*"), deny(f"{STAGE}/GET/messages/*")), odd_path) is (
+        Decision.EXPLICIT_DENY
+    )
+
+
 def test_explicit_deny_wins_over_any_allow_whatever_the_order() -> None:
     assert evaluate_policy(policy(deny(f"{STAGE}/GET/*"), allow("*")), GET_MESSAGES) is Decision.EXPLICIT_DENY
     assert evaluate_policy(
