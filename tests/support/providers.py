@@ -4,7 +4,9 @@ The claim sets follow the providers' documented access tokens: Okta's custom aut
 (`scp` array, `cid`, `uid`, `ver` 1), Microsoft Entra ID v2 (`scp` string, `roles`, `azp`, `ver` "2.0"),
 Auth0 (`scope` string, `permissions`, an `aud` array with the userinfo audience, an issuer with a
 trailing slash), Keycloak (`azp`, `realm_access.roles`, `resource_access`, `typ` "Bearer"), Amazon
-Cognito (`client_id` and no `aud`, `token_use`, `cognito:groups`) and a generic RFC 9068 token.
+Cognito (`client_id` and no `aud`, `token_use`, `cognito:groups`), Spring Authorization Server (a
+`scope` array, an `aud` array of the client id, `nbf`), ForgeRock AM (a `scope` array, `cts`,
+`tokenName`, `realm`) and a generic RFC 9068 token.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ KEYCLOAK_ISSUER = "https://keycloak.example.com/realms/demo"
 COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
 COGNITO_CLIENT_ID = "4jq6l0d9lfqjg1fjsb8o2dhaq1"
 GENERIC_ISSUER = "https://auth.example.com"
+SPRING_ISSUER = "https://spring-auth.example.com"
+SPRING_CLIENT_ID = "messaging-client"
+FORGEROCK_ISSUER = "https://am.example.com/am/oauth2/realms/root/realms/alpha"
+FORGEROCK_CLIENT_ID = "messages-client"
 
 
 def _without_removed(claims: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +188,51 @@ def generic_claims(**overrides: Any) -> dict[str, Any]:
             "iat": NOW,
             "jti": "dbe39bf3a3ba4238a513f51d6e1691c4",
             "scope": "messages:read",
+        }
+        | overrides
+    )
+
+
+def spring_claims(**overrides: Any) -> dict[str, Any]:
+    # JwtGenerator: the authorized scopes as a JSON array, the client id as a one-element `aud` array.
+    return _without_removed(
+        {
+            "sub": "alice",
+            "aud": [SPRING_CLIENT_ID],
+            "nbf": NOW,
+            "scope": ["messages:read", "openid"],
+            "iss": SPRING_ISSUER,
+            "exp": NOW + 300,
+            "iat": NOW,
+            "jti": "4b3e1b2c-6f0a-4c1e-9d7a-5e2f8c9b0a11",
+        }
+        | overrides
+    )
+
+
+def forgerock_claims(**overrides: Any) -> dict[str, Any]:
+    # AM's stateless (JWT) access tokens: scopes as a JSON array, the client id as a plain `aud`.
+    return _without_removed(
+        {
+            "sub": "alice",
+            "cts": "OAUTH2_STATELESS_GRANT",
+            "auth_level": 0,
+            "auditTrackingId": "2f1c4c8e-7d6b-4a59-8e3f-1a2b3c4d5e6f-123456",
+            "subname": "alice",
+            "iss": FORGEROCK_ISSUER,
+            "tokenName": "access_token",
+            "token_type": "Bearer",
+            "authGrantType": "authorization_code",
+            "aud": FORGEROCK_CLIENT_ID,
+            "nbf": NOW,
+            "grant_id": "mA0c1b2d3e4f5g6h7i8j9k0l",
+            "scope": ["messages:read", "profile"],
+            "auth_time": NOW - 30,
+            "realm": "/alpha",
+            "exp": NOW + 3600,
+            "iat": NOW,
+            "expires_in": 3600,
+            "jti": "xYz0AbC1dEf2GhI3jKl4MnO5pQr",
         }
         | overrides
     )

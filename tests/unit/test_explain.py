@@ -232,7 +232,7 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
         "wrong aud": (mint(key, generic_claims(aud="x")), "invalid_audience"),
         "id token": (mint(key, generic_claims(token_use="id")), "invalid_token_use"),
         "no sub": (mint(key, generic_claims(sub=REMOVE)), "missing_sub"),
-        "bad scope": (mint(key, generic_claims(scope=["a"])), "invalid_scope_claim"),
+        "bad scope": (mint(key, generic_claims(scope=["a", 1])), "invalid_scope_claim"),
         "bad roles": (mint(key, generic_claims(roles={"admin": True})), "invalid_scope_claim"),
         "cognito id token": (
             mint(key, cognito_id_claims(iss=GENERIC_ISSUER, aud="https://api.example.com")),

@@ -58,6 +58,9 @@ def test_a_malformed_method_arn_is_rejected(value: object) -> None:
         ({"scp": "messages:read"}, {"messages:read"}),
         ({"scp": ["messages:read", "messages:write"]}, {"messages:read", "messages:write"}),
         ({"scope": "a", "scp": ["b"]}, {"a", "b"}),
+        ({"scope": ["messages:read", "openid"]}, {"messages:read", "openid"}),
+        ({"scope": ["a"], "scp": "b c"}, {"a", "b", "c"}),
+        ({"scope": []}, set()),
         ({}, set()),
         ({"scope": ""}, set()),
     ],
@@ -66,7 +69,17 @@ def test_scopes_come_from_scope_and_scp(claims: dict[str, Any], scopes: set[str]
     assert scopes_of(claims) == scopes
 
 
-@pytest.mark.parametrize("claims", [{"scope": ["a"]}, {"scope": 1}, {"scp": [1]}, {"scp": {"a": 1}}])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"scope": ["a", 1]},
+        {"scope": 1},
+        {"scope": {"a": True}},
+        {"scp": [1]},
+        {"scp": {"a": 1}},
+        {"scp": True},
+    ],
+)
 def test_a_malformed_scope_claim_rejects_the_token(claims: dict[str, Any]) -> None:
     with pytest.raises(TokenRejected) as raised:
         scopes_of(claims)

@@ -19,20 +19,26 @@ from tests.support.providers import (
     COGNITO_ISSUER,
     ENTRA_API_CLIENT_ID,
     ENTRA_ISSUER,
+    FORGEROCK_CLIENT_ID,
+    FORGEROCK_ISSUER,
     GENERIC_ISSUER,
     KEYCLOAK_ISSUER,
     OKTA_ISSUER,
+    SPRING_CLIENT_ID,
+    SPRING_ISSUER,
     STAGE,
     auth0_claims,
     authorize,
     cognito_access_claims,
     cognito_id_claims,
     entra_claims,
+    forgerock_claims,
     generic_claims,
     keycloak_claims,
     okta_claims,
     rejection,
     service_with_keys,
+    spring_claims,
 )
 from tests.support.tokens import REMOVE, SigningKey, mint
 
@@ -212,6 +218,41 @@ def test_a_mapped_claim_the_token_lacks_grants_nothing(rsa_signing_key: SigningK
         service, mint(rsa_signing_key, keycloak_claims(realm_access=REMOVE, scope="messages:read"))
     )
     assert result["policyDocument"] == allow_all_but("DELETE/messages/*", "POST/messages")
+
+
+# Spring Authorization Server and ForgeRock AM: `scope` as a JSON array ----------------------------------
+
+
+def test_spring_scope_array_grants_its_scopes_and_reaches_the_context(rsa_signing_key: SigningKey) -> None:
+    service = provider(SPRING_ISSUER, rsa_signing_key, SPRING_CLIENT_ID)
+    result = authorize(service, mint(rsa_signing_key, spring_claims(), typ=REMOVE))
+    assert result == {
+        "principalId": "alice",
+        "policyDocument": allow_all_but("DELETE/messages/*", "POST/messages"),
+        "context": {
+            "sub": "alice",
+            "iss": SPRING_ISSUER,
+            "scope": "messages:read openid",
+            "aud": SPRING_CLIENT_ID,
+            "nbf": 1_800_000_000,
+            "exp": 1_800_000_300,
+            "iat": 1_800_000_000,
+            "jti": "4b3e1b2c-6f0a-4c1e-9d7a-5e2f8c9b0a11",
+        },
+    }
+
+
+def test_forgerock_scope_array_grants_its_scopes(rsa_signing_key: SigningKey) -> None:
+    service = provider(FORGEROCK_ISSUER, rsa_signing_key, FORGEROCK_CLIENT_ID)
+    result = authorize(service, mint(rsa_signing_key, forgerock_claims()))
+    assert result["policyDocument"] == allow_all_but("DELETE/messages/*", "POST/messages")
+    assert (result["context"]["scope"], result["context"]["realm"]) == ("messages:read profile", "/alpha")
+
+
+def test_a_scope_array_holding_a_non_string_is_refused(rsa_signing_key: SigningKey) -> None:
+    service = provider(SPRING_ISSUER, rsa_signing_key, SPRING_CLIENT_ID, routes={"GET /health": []})
+    token = mint(rsa_signing_key, spring_claims(scope=["messages:read", 1]))
+    assert rejection(service, token) == "invalid_scope_claim"
 
 
 # Generic RFC 9068 ------------------------------------------------------------------------------------

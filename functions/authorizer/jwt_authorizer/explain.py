@@ -67,7 +67,8 @@ HINTS = {
     " token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
     "missing_sub": "the authorizer uses sub as the principal; every token must carry a string sub.",
     "invalid_scope_claim": "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
-    " authorizer cannot read as a list of names.",
+    " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
+    " strings.",
 }
 
 

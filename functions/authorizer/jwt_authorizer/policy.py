@@ -65,12 +65,16 @@ def _parse_method_arn(value: str) -> MethodArn:
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
-    """The token's scopes: `scope` (space-separated, RFC 8693/9068) and/or `scp` (string or array)."""
+    """The token's scopes: `scope` and/or `scp`, each a space-separated string or an array of strings.
+
+    RFC 8693 and RFC 9068 define `scope` as a space-separated string, but Spring Authorization Server's
+    `JwtGenerator` and ForgeRock AM issue it as a JSON array, as Okta does with `scp`.
+    """
     scopes: set[str] = set()
     for name in ("scope", "scp"):
         value = claims.get(name)
         if value is not None:
-            scopes.update(_names_in(name, value, arrays=name == "scp"))
+            scopes.update(_names_in(name, value))
     return frozenset(scopes)
 
 
@@ -93,11 +97,11 @@ def granted_scopes(
     return frozenset(granted)
 
 
-def _names_in(claim: str, value: object, arrays: bool = True) -> list[str]:
-    """The names a scope-like claim holds: a space-separated string, or (where allowed) an array of them."""
+def _names_in(claim: str, value: object) -> list[str]:
+    """The names a scope-like claim holds: a space-separated string, or an array of them."""
     if isinstance(value, str):
         return value.split()
-    if arrays and isinstance(value, list) and all(isinstance(item, str) for item in value):
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return value
     raise TokenRejected("invalid_scope_claim", f"'{claim[:64]}' is not a string or list of strings")
 
