@@ -51,7 +51,7 @@ test: $(STAMP)
 ## provider's key rotated midway); prints p50/p99, throughput and JWKS fetches, fails on any wrong answer
 ## or 5xx. LOAD_REQUESTS, LOAD_CONCURRENCY, LOAD_CACHE_TTL (authorizer result cache, 0: off), LOAD_SECONDS
 load: $(STAMP)
-	PYTHONPATH=functions/authorizer:. $(BIN)/python -m tests.support.load
+	PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m tests.support.load
 
 ## lint: ruff (lint and format check) and mypy
 lint: $(STAMP)
@@ -80,11 +80,11 @@ build: $(SAM_VENV)/.installed
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
 ## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)
 explain: $(STAMP)
-	@PYTHONPATH=functions/authorizer $(BIN)/python -m jwt_authorizer.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+	@PYTHONPATH=functions/authorizer:functions/shared $(BIN)/python -m jwt_authorizer.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
 bench: $(STAMP)
-	PYTHONPATH=functions/authorizer:. $(BIN)/python -m bench
+	PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".bench"
 AUTHORIZER = ROOT / "functions" / "authorizer"
 API = ROOT / "functions" / "api"
+SHARED = ROOT / "functions" / "shared"
+# What the functions' builds copy from functions/shared (a plain sam build would need them too).
+SHARED_MODULES = ["route_table.py"]
 RUNTIME_VERSION = "3.12"  # the template's Runtime
 
 _CHILD = """
@@ -143,8 +146,10 @@ def build(python: str, token_event: dict) -> list[Artifact]:
     plain, ours, naive = BUILD_DIR / "plain", BUILD_DIR / "ours", BUILD_DIR / "naive"
     _pip_install(python, AUTHORIZER / "requirements.txt", plain)
     _copy_sources(AUTHORIZER, plain, ["authorizer_handler.py", "jwt_authorizer"])
+    _copy_sources(SHARED, plain, SHARED_MODULES)
     _make_build(python, AUTHORIZER, "AuthorizerFunction", ours)
-    shutil.copytree(plain, naive, ignore=shutil.ignore_patterns("authorizer_handler.py", "jwt_authorizer"))
+    ours_only = shutil.ignore_patterns("authorizer_handler.py", "jwt_authorizer", *SHARED_MODULES)
+    shutil.copytree(plain, naive, ignore=ours_only)
     shutil.copy2(ROOT / "bench" / "naive_authorizer.py", naive / "naive_authorizer.py")
     artifacts = [
         Artifact(PLAIN, plain, "authorizer_handler", token_event, PLAIN),
@@ -173,6 +178,7 @@ def _build_api(python: str) -> list[Artifact]:
         path.name for path in API.iterdir() if path.suffix == ".py" or (path / "__init__.py").exists()
     )
     _copy_sources(API, plain, sources)
+    _copy_sources(SHARED, plain, SHARED_MODULES)
     artifacts = []
     for module, (function, name) in handlers.items():
         compiled = BUILD_DIR / function

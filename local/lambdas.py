@@ -7,6 +7,9 @@ of `sys.modules` around the import and kept with the function, so two functions 
 or a test that imported the same module, never share module state. Each invocation runs with that
 function's environment and modules in place again. `os.environ`, `sys.path` and `sys.modules` are
 process-wide, so invocations take one lock: one invocation at a time, as in one Lambda sandbox.
+
+A function's code is its CodeUri and, when there is one, the `shared` folder beside it: the modules two
+functions ship alike, which their builds copy into each artifact (functions/python-bytecode.mk).
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ class LambdaFunction:
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self.environment = lambda_environment(spec)
-        self._own_names = _top_level_names(spec.code_dir)
+        self._code_dirs = code_dirs(spec)
+        self._own_names = frozenset[str]().union(*map(_top_level_names, self._code_dirs))
         self._modules: dict[str, ModuleType] = {}
         self._handler: Callable[[dict[str, Any], LambdaContext], Any] | None = None
 
@@ -103,7 +107,7 @@ class LambdaFunction:
             sys.modules.update(self._modules)
             os.environ.clear()
             os.environ.update(self.environment)
-            sys.path.insert(0, str(self.spec.code_dir))
+            sys.path[:0] = [str(folder) for folder in self._code_dirs]
             importlib.invalidate_caches()
             try:
                 yield
@@ -136,6 +140,12 @@ def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
         "TZ": ":UTC",
         **spec.environment,
     }
+
+
+def code_dirs(spec: FunctionSpec) -> list[Path]:
+    """Where a function's modules come from: its CodeUri first, then the shared folder beside it."""
+    shared = spec.code_dir.parent / "shared"
+    return [spec.code_dir, shared] if shared.is_dir() and shared != spec.code_dir else [spec.code_dir]
 
 
 def _top_level_names(code_dir: Path) -> frozenset[str]:

@@ -16,14 +16,15 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messages_api.identity import Caller, RouteScopes
+from messages_api.identity import Caller
 from messages_api.messages import MessageBoard, read_new_message_text
 from messages_api.responses import register_error_handlers
+from route_table import RouteTable
 
 logger = Logger()
 app = APIGatewayRestResolver()
 register_error_handlers(app, logger)
-route_scopes = RouteScopes.parse(os.environ.get("ROUTE_SCOPES", ""))
+route_scopes = RouteTable.parse(os.environ.get("ROUTE_SCOPES", ""))
 board = MessageBoard()
 
 

@@ -23,11 +23,12 @@ from tests.support.function_build import (
 
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 
-# What each function ships of its CodeUri: its handler and the packages it imports, nothing else.
+# What each function ships: its handler and the packages it imports from its CodeUri, and the shared
+# modules (functions/shared) it imports, each at the top of the artifact; nothing else.
 SHIPPED = {
-    "AuthorizerFunction": ("authorizer_handler.py", "jwt_authorizer"),
+    "AuthorizerFunction": ("authorizer_handler.py", "jwt_authorizer", "../shared/route_table.py"),
     "PublicFunction": ("public_api.py", "messages_api"),
-    "ProtectedFunction": ("protected_api.py", "messages_api"),
+    "ProtectedFunction": ("protected_api.py", "messages_api", "../shared/route_table.py"),
 }
 # PEP 552: flags 0b01 is a hash-based .pyc whose source is never checked (--invalidation-mode unchecked-hash).
 UNCHECKED_HASH = 0b01
@@ -87,7 +88,7 @@ def _sources(function: str) -> set[str]:
     for name in SHIPPED[function]:
         path = code_uri(function) / name
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        found |= {str(file.relative_to(code_uri(function))) for file in files}
+        found |= {str(file.relative_to(path.parent)) for file in files}
     return found
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from jwt_authorizer.config import Settings, is_cognito_issuer
-from messages_api.identity import Caller, RouteScopes
+from messages_api.identity import Caller
+from route_table import RouteTable
 from tests.integration.test_template import environment, holds, resolve, translate
 from tests.support.providers import NOW, STAGE, authorize, rejection, service_with_keys
 from tests.support.tokens import SigningKey, mint
@@ -233,7 +234,7 @@ def test_a_client_credentials_token_of_the_pool_passes_the_self_contained_author
         "Resource": [f"{STAGE}/POST/messages"],
     }
     caller = Caller.from_event({"requestContext": {"authorizer": result["context"]}})
-    caller.require(RouteScopes.parse(env["ROUTE_SCOPES"]).required("GET", "/messages"))
+    caller.require(RouteTable.parse(env["ROUTE_SCOPES"]).required("GET", "/messages"))
     both = mint(
         rsa_signing_key, client_credentials_claims("messages-api/messages:read messages-api/messages:write")
     )

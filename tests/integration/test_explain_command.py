@@ -12,6 +12,8 @@ from tests.support.jwks_server import JwksServer
 from tests.support.tokens import SigningKey, claims_for, jwks_of, mint
 
 ROOT = Path(__file__).resolve().parents[2]
+#: As `make explain` sets it.
+PYTHONPATH = os.pathsep.join(str(ROOT / "functions" / name) for name in ("authorizer", "shared"))
 
 
 def run_explain(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -23,7 +25,7 @@ def run_explain(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.
         timeout=60,
         check=False,
         cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "functions" / "authorizer")} | env,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": PYTHONPATH} | env,
     )
 
 

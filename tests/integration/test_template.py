@@ -23,11 +23,11 @@ from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
 from jwt_authorizer.compact import bearer_token
-from jwt_authorizer.config import Route, Settings, parse_route_scopes
+from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
-from messages_api.identity import RouteScopes
+from route_table import Route, RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
 from tests.support.jwks_server import JwksServer
 from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
@@ -323,13 +323,9 @@ def test_the_authorizer_and_the_protected_function_read_the_same_route_scopes(st
 
     assert authorizer == ROUTE_SCOPES
     assert environment(stack, "ProtectedFunction")["ROUTE_SCOPES"] == authorizer
-    assert set(parse_route_scopes(authorizer)) == {
+    assert set(RouteTable.parse(authorizer)) == {
         Route("GET", "/messages", frozenset({"messages:read"})),
         Route("POST", "/messages", frozenset({"messages:write"})),
-    }
-    assert RouteScopes.parse(authorizer).table == {
-        ("GET", "/messages"): {"messages:read"},
-        ("POST", "/messages"): {"messages:write"},
     }
 
 
@@ -347,7 +343,7 @@ def test_the_scope_parameters_change_the_table_for_both_readers(stack: dict[str,
 
 def test_every_route_in_route_scopes_is_a_protected_route_of_the_api(stack: dict[str, Any]) -> None:
     paths = openapi(stack)["paths"]
-    for route in parse_route_scopes(environment(stack, "AuthorizerFunction")["ROUTE_SCOPES"]):
+    for route in RouteTable.parse(environment(stack, "AuthorizerFunction")["ROUTE_SCOPES"]):
         operation = paths[route.path][route.method.lower()]
         assert operation["security"] == [{"JwtAuthorizer": []}]
 
@@ -382,7 +378,7 @@ def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack:
     assert settings.audiences == {AUDIENCE}
     assert settings.jwks_uri is None
     assert settings.algorithms == {"RS256"}
-    assert settings.routes == parse_route_scopes(ROUTE_SCOPES)
+    assert settings.routes == RouteTable.parse(ROUTE_SCOPES)
 
 
 def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict[str, Any]) -> None:

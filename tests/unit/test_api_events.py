@@ -11,7 +11,7 @@ import protected_api
 import public_api
 from jwt_authorizer.compact import bearer_token, decode_unverified
 from jwt_authorizer.policy import MethodArn
-from messages_api.identity import RouteScopes
+from route_table import RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, FakeLambdaContext, load_event
 
 PROXY_EVENTS = {
@@ -70,7 +70,7 @@ def test_protected_events_carry_the_authorizer_context_as_api_gateway_delivers_i
 @pytest.mark.parametrize("name", PROXY_EVENTS)
 def test_the_functions_accept_the_sample_events(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module, _, _, expected_status = PROXY_EVENTS[name]
-    monkeypatch.setattr(protected_api, "route_scopes", RouteScopes.parse(ROUTE_SCOPES))
+    monkeypatch.setattr(protected_api, "route_scopes", RouteTable.parse(ROUTE_SCOPES))
 
     response: dict[str, Any] = module.lambda_handler(load_event(name), FakeLambdaContext())
 

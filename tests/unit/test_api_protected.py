@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import protected_api
-from messages_api.identity import RouteScopes
 from messages_api.messages import MAX_BODY_BYTES, MAX_TEXT_CHARS, MessageBoard
+from route_table import RouteTable
 from tests.support.api_events import (
     ROUTE_SCOPES,
     FakeLambdaContext,
@@ -25,7 +25,7 @@ READ_AND_WRITE = "messages:read messages:write"
 @pytest.fixture(autouse=True)
 def deployed_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     """The route table and a message board with a fixed clock and ids, as the function would build them."""
-    monkeypatch.setattr(protected_api, "route_scopes", RouteScopes.parse(ROUTE_SCOPES))
+    monkeypatch.setattr(protected_api, "route_scopes", RouteTable.parse(ROUTE_SCOPES))
     monkeypatch.setattr(
         protected_api,
         "board",
@@ -280,34 +280,3 @@ def test_the_function_never_logs_the_bearer_token(caplog: pytest.LogCaptureFixtu
     assert "authorizer_context_missing" in logs
     assert token not in logs
     assert token.split(".")[2] not in logs
-
-
-# The route table -----------------------------------------------------------------------------------------
-
-
-def test_route_scopes_apply_by_method_and_resource_with_any_method_routes_added() -> None:
-    table = RouteScopes.parse('{"GET /a/{id}": ["read"], "ANY /a/{id}": ["base"], "* /b": ["b"]}')
-
-    assert table.required("GET", "/a/{id}") == {"read", "base"}
-    assert table.required("post", "/a/{id}") == {"base"}
-    assert table.required("DELETE", "/b") == {"b"}
-    assert table.required("GET", "/c") == frozenset()
-    assert RouteScopes.parse("").required("GET", "/a") == frozenset()
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ("{", "ROUTE_SCOPES is not valid JSON"),
-        ('["GET /a"]', 'ROUTE_SCOPES must be a JSON object like {"GET /path": ["scope"]}'),
-        ('{"/a": ["x"]}', "ROUTE_SCOPES: '/a' is not \"METHOD /path\""),
-        ('{"get /a": ["x"]}', "ROUTE_SCOPES: 'get /a' is not \"METHOD /path\""),
-        ('{"GET /a": "x"}', "ROUTE_SCOPES: 'GET /a' must map to a list of scope names"),
-        ('{"GET /a": [1]}', "ROUTE_SCOPES: 'GET /a' must map to a list of scope names"),
-    ],
-)
-def test_a_malformed_route_table_is_refused_with_a_message_naming_it(raw: str, message: str) -> None:
-    with pytest.raises(ValueError, match=r"^ROUTE_SCOPES") as raised:
-        RouteScopes.parse(raw)
-
-    assert str(raised.value) == message

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from jwt_authorizer.config import Route, Settings
+from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import ConfigurationError
+from route_table import Route, RouteTable
 
 MINIMAL = {"ISSUER": "https://issuer.example.com/", "AUDIENCE": "api://messages"}
 
@@ -19,7 +20,7 @@ def test_minimal_configuration_takes_the_documented_defaults() -> None:
         issuers=("https://issuer.example.com/",),
         audiences=frozenset({"api://messages"}),
         jwks_uri=None,
-        routes=(),
+        routes=RouteTable(),
         algorithms=frozenset({"RS256"}),
         leeway_seconds=30,
         jwks_cache_seconds=600,
@@ -44,9 +45,11 @@ def test_every_variable_is_read() -> None:
     assert configured == Settings(
         issuers=("https://a.example.com", "https://b.example.com/oauth2/default"),
         audiences=frozenset({"api://one", "api://two"}),
-        routes=(
-            Route("GET", "/messages", frozenset({"messages:read"})),
-            Route("*", "/admin/{proxy+}", frozenset({"admin"})),
+        routes=RouteTable(
+            (
+                Route("GET", "/messages", frozenset({"messages:read"})),
+                Route("*", "/admin/{proxy+}", frozenset({"admin"})),
+            )
         ),
         algorithms=frozenset({"RS256", "ES256", "EdDSA"}),
         leeway_seconds=5,

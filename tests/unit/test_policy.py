@@ -4,20 +4,19 @@ from typing import Any
 
 import pytest
 
-from jwt_authorizer.config import Route, parse_route_scopes
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.policy import (
     MAX_CONTEXT_CHARS,
     MethodArn,
     build_context,
     build_policy,
-    denied_routes,
     scopes_of,
 )
+from route_table import Route, RouteTable
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/messages"
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
-ROUTES = parse_route_scopes(
+ROUTES = RouteTable.parse(
     '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"],'
     ' "DELETE /messages/{id}": ["messages:write", "messages:admin"], "* /admin/{proxy+}": ["admin"]}'
 )
@@ -87,8 +86,8 @@ def test_a_malformed_scope_claim_rejects_the_token(claims: dict[str, Any]) -> No
 
 
 def test_a_route_requires_all_of_its_scopes_compared_as_exact_tokens() -> None:
-    assert denied_routes(ROUTES, frozenset({"messages:read", "messages:write", "admin"})) == [ROUTES[2]]
-    assert denied_routes(ROUTES, frozenset({"messages:Read", "messages"})) == list(ROUTES)
+    assert ROUTES.denied(frozenset({"messages:read", "messages:write", "admin"})) == (ROUTES.routes[2],)
+    assert ROUTES.denied(frozenset({"messages:Read", "messages"})) == ROUTES.routes
 
 
 def test_a_token_with_every_scope_gets_an_allow_for_the_whole_stage_only() -> None:
@@ -99,7 +98,7 @@ def test_a_token_with_every_scope_gets_an_allow_for_the_whole_stage_only() -> No
 
 
 def test_routes_whose_scopes_the_token_lacks_are_denied_on_top_of_the_stage_allow() -> None:
-    denied = denied_routes(ROUTES, frozenset({"messages:read"}))
+    denied = ROUTES.denied(frozenset({"messages:read"}))
     assert build_policy(MethodArn.parse(ARN), denied) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -126,7 +125,7 @@ def test_the_policy_is_the_same_whichever_route_came_first() -> None:
 
 
 def test_the_policy_never_names_another_api_or_stage() -> None:
-    policy = build_policy(MethodArn.parse(ARN), denied_routes(ROUTES, frozenset()))
+    policy = build_policy(MethodArn.parse(ARN), ROUTES.denied(frozenset()))
     resources = [policy["Statement"][0]["Resource"], *policy["Statement"][1]["Resource"]]
     assert all(resource.startswith(f"{STAGE}/") for resource in resources)
 

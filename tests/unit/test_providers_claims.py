@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from messages_api.errors import InsufficientScope
-from messages_api.identity import Caller, RouteScopes
+from messages_api.identity import Caller
+from route_table import RouteTable
 from tests.support.providers import (
     AUTH0_ISSUER,
     COGNITO_CLIENT_ID,
@@ -435,7 +436,7 @@ def test_the_protected_function_agrees_with_the_authorizer_on_mapped_roles(
     result = authorize(service, mint(rsa_signing_key, entra_claims(scp=REMOVE)))
     # When the protected function checks the same ROUTE_SCOPES against the context it receives,
     caller = Caller.from_event({"requestContext": {"authorizer": result["context"]}})
-    table = RouteScopes.parse(json.dumps(ENTRA_ROUTES))
+    table = RouteTable.parse(json.dumps(ENTRA_ROUTES))
     # Then it allows the route the authorizer allowed, and refuses the ones the authorizer denied.
     caller.require(table.required("DELETE", "/messages/{id}"))
     with pytest.raises(InsufficientScope):

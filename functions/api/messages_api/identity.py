@@ -1,14 +1,12 @@
-"""Who is calling, as the JWT authorizer told API Gateway, and which scopes each route requires.
+"""Who is calling, as the JWT authorizer told API Gateway.
 
 The authorizer's context arrives in `event.requestContext.authorizer`, its values stringified by API
-Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. The route table
-is the same `ROUTE_SCOPES` value the authorizer enforces, so the two can never disagree.
+Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. Which scopes a
+route requires comes from `route_table`, the module the authorizer enforces `ROUTE_SCOPES` with.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +16,6 @@ from messages_api.errors import InsufficientScope, MissingAuthorizerContext
 #: Keys of the authorizer context that are not claims: the core ones read into fields, and what API
 #: Gateway adds itself.
 _NOT_CLAIMS = frozenset({"sub", "iss", "scope", "client_id", "principalId", "integrationLatency"})
-
-_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+|\*) (?P<path>/\S*)$")
 
 
 @dataclass(frozen=True)
@@ -65,37 +61,3 @@ class Caller:
             "scopes": sorted(self.scopes),
             "claims": self.claims,
         }
-
-
-@dataclass(frozen=True)
-class RouteScopes:
-    """`ROUTE_SCOPES`: "METHOD /path" (as the template declares the route) → the scopes it requires."""
-
-    table: Mapping[tuple[str, str], frozenset[str]]
-
-    @classmethod
-    def parse(cls, raw: str) -> RouteScopes:
-        if not raw.strip():
-            return cls({})
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            raise ValueError("ROUTE_SCOPES is not valid JSON") from None
-        if not isinstance(document, dict):
-            raise ValueError('ROUTE_SCOPES must be a JSON object like {"GET /path": ["scope"]}')
-        table: dict[tuple[str, str], frozenset[str]] = {}
-        for key, scopes in document.items():
-            match = _ROUTE_KEY.match(key)
-            if match is None:
-                raise ValueError(f'ROUTE_SCOPES: {key!r} is not "METHOD /path"')
-            if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
-                raise ValueError(f"ROUTE_SCOPES: {key!r} must map to a list of scope names")
-            method = "*" if match["method"] == "ANY" else match["method"]
-            table[(method, match["path"])] = frozenset(scopes)
-        return cls(table)
-
-    def required(self, method: str, resource: str) -> frozenset[str]:
-        """The scopes a request needs, by its method and its API Gateway resource (`/messages/{id}`)."""
-        return self.table.get((method.upper(), resource), frozenset()) | self.table.get(
-            ("*", resource), frozenset()
-        )

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from route_table import RouteTable, RouteTableError
+
 from .errors import ConfigurationError
 from .urls import url_problem
 
@@ -15,8 +17,6 @@ from .urls import url_problem
 SUPPORTED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
-
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
 
 DEFAULT_ALGORITHMS = ("RS256",)
 DEFAULT_LEEWAY_SECONDS = 30
@@ -31,8 +31,6 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 #: Verified tokens remembered by a warm function (0 turns the cache off); a few hundred bytes each.
 DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1_000
 
-_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z*]+) (?P<path>/\S*)$")
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 scope-token
 #: An Amazon Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
 _COGNITO_ISSUER = re.compile(
     r"https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P=region)_[A-Za-z0-9]+"
@@ -45,20 +43,11 @@ def is_cognito_issuer(issuer: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Route:
-    """A route of the API and the scopes a token needs for it (all of them)."""
-
-    method: str  # an HTTP method, or "*" for any
-    path: str  # as in the template, e.g. /messages or /messages/{id}
-    scopes: frozenset[str]
-
-
-@dataclass(frozen=True)
 class Settings:
     issuers: tuple[str, ...]
     audiences: frozenset[str]
     jwks_uri: str | None = None
-    routes: tuple[Route, ...] = ()
+    routes: RouteTable = field(default_factory=RouteTable)
     algorithms: frozenset[str] = frozenset(DEFAULT_ALGORITHMS)
     leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
     jwks_cache_seconds: int = DEFAULT_JWKS_CACHE_SECONDS
@@ -96,7 +85,7 @@ class Settings:
             require_at_jwt_typ=_parse_boolean(env, "REQUIRE_AT_JWT_TYP"),
             scope_claims=_parse_scope_claims(env.get("SCOPE_CLAIMS", "")),
             jwks_uri=jwks_uri,
-            routes=parse_route_scopes(env.get("ROUTE_SCOPES", "")),
+            routes=_parse_route_scopes(env.get("ROUTE_SCOPES", "")),
             algorithms=_parse_algorithms(env.get("ALGORITHMS", "")),
             leeway_seconds=_int_in_range(env, "LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 0, 300),
             jwks_cache_seconds=_int_in_range(
@@ -229,27 +218,8 @@ def _int_in_range(
     return value
 
 
-def parse_route_scopes(raw: str) -> tuple[Route, ...]:
-    """Parse ROUTE_SCOPES: a JSON object of "METHOD /path" to the list of scopes that route requires."""
-    if not raw.strip():
-        return ()
+def _parse_route_scopes(raw: str) -> RouteTable:
     try:
-        table = json.loads(raw)
-    except ValueError as error:
-        raise ConfigurationError("ROUTE_SCOPES", f"is not valid JSON ({error})") from None
-    if not isinstance(table, dict):
-        raise ConfigurationError("ROUTE_SCOPES", 'must be a JSON object like {"GET /path": ["scope"]}')
-    routes = []
-    for key, scopes in table.items():
-        match = _ROUTE_KEY.match(key)
-        if not match or match["method"] not in HTTP_METHODS | {"ANY"}:
-            raise ConfigurationError(
-                "ROUTE_SCOPES", f'{key!r} is not "METHOD /path" (METHOD an HTTP method, ANY or *)'
-            )
-        if not isinstance(scopes, list) or not all(
-            isinstance(scope, str) and _SCOPE_TOKEN.match(scope) for scope in scopes
-        ):
-            raise ConfigurationError("ROUTE_SCOPES", f"{key!r} must map to a list of scope names")
-        method = "*" if match["method"] == "ANY" else match["method"]
-        routes.append(Route(method=method, path=match["path"], scopes=frozenset(scopes)))
-    return tuple(routes)
+        return RouteTable.parse(raw)
+    except RouteTableError as error:
+        raise ConfigurationError("ROUTE_SCOPES", error.problem) from None

@@ -27,7 +27,7 @@ from .config import Settings
 from .errors import ConfigurationError, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher
 from .keys import VerificationKey
-from .policy import MethodArn, granted_scopes, route_resource, scopes_of
+from .policy import MethodArn, granted_scopes, scopes_of
 from .service import AuthorizerService
 from .telemetry import Telemetry
 from .verify import IssuerRules, TokenVerifier, check_subject
@@ -214,11 +214,7 @@ def _verdict(service: AuthorizerService, authorization: str) -> _Verdict:
         if statement["Effect"] == "Deny"
         for resource in statement["Resource"]
     }
-    denied = [
-        f"{route.method} {route.path}"
-        for route in service.settings.routes
-        if route_resource(prefix, route) in denied_resources
-    ]
+    denied = [route.key for route in service.settings.routes if route.resource(prefix) in denied_resources]
     return _Verdict(EXIT_ALLOWED, denied=denied, context=result["context"])
 
 
@@ -345,9 +341,9 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
         needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
         missing = sorted(route.scopes - granted)
         if missing:
-            report.fail(f"{route.method} {route.path} needs {needs}: missing {' '.join(missing)} -> 403")
+            report.fail(f"{route.key} needs {needs}: missing {' '.join(missing)} -> 403")
         else:
-            report.ok(f"{route.method} {route.path} needs {needs}")
+            report.ok(f"{route.key} needs {needs}")
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
 
 

@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Route
+from route_table import Route, stage_resources
+
 from .errors import TokenRejected
 
 _METHOD_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_.-]+)/(?P<method>[A-Z]+|\*)/(?P<path>[^\s]*)"
 )
-_PATH_PARAMETER = re.compile(r"\{[^/{}]+\}")
 
 #: API Gateway refuses authorizer results whose context is too large; keep well within it.
 MAX_CONTEXT_VALUE_CHARS = 1_024
@@ -118,30 +118,14 @@ def claim_at(claims: dict[str, Any], name: str) -> Any:
     return value
 
 
-def denied_routes(routes: Iterable[Route], scopes: frozenset[str]) -> list[Route]:
-    return [route for route in routes if not route.scopes <= scopes]
-
-
-def route_resource(stage_prefix: str, route: Route) -> str:
-    # Path parameters match any value: {id} and {proxy+} become the IAM wildcard.
-    path = _PATH_PARAMETER.sub("*", route.path.lstrip("/"))
-    return f"{stage_prefix}/{route.method}/{path}"
-
-
 def build_policy(method_arn: MethodArn, denied: Iterable[Route]) -> dict[str, Any]:
-    allow, deny = _stage_resources(method_arn.stage_prefix, tuple(denied))
+    allow, deny = stage_resources(method_arn.stage_prefix, denied)
     statements: list[dict[str, Any]] = [
         {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allow}
     ]
     if deny:
         statements.append({"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": list(deny)})
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-@functools.lru_cache(maxsize=256)
-def _stage_resources(stage_prefix: str, denied: tuple[Route, ...]) -> tuple[str, tuple[str, ...]]:
-    # Per (API and stage, denied routes): few of each, so the resource strings are built once each.
-    return f"{stage_prefix}/*/*", tuple(sorted({route_resource(stage_prefix, route) for route in denied}))
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:

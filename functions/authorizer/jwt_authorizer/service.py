@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from route_table import Route, first_match
+
 from .compact import bearer_token
-from .config import Route, Settings
+from .config import Settings
 from .errors import TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
-from .policy import MethodArn, build_context, build_policy, denied_routes, granted_scopes, scopes_of
+from .policy import MethodArn, build_context, build_policy, granted_scopes, scopes_of
 from .telemetry import Telemetry
 from .token_cache import CachedToken, VerifiedTokenCache
 from .verify import TokenVerifier, VerifiedToken
@@ -108,7 +108,7 @@ class AuthorizerService:
         return CachedToken(
             principal_id=verified.subject,
             scopes=scopes,
-            denied=tuple(denied_routes(self._routes, scopes)),
+            denied=self._routes.denied(scopes),
             context=build_context(claims, scopes),
             expires_at=claims["exp"],
             jwks=verified.jwks,
@@ -118,7 +118,7 @@ class AuthorizerService:
     def _note_if_this_route_denied(
         self, method_arn: MethodArn, denied: tuple[Route, ...], subject: str, scopes: frozenset[str]
     ) -> None:
-        route = _first_matching(denied, method_arn.method, method_arn.path)
+        route = first_match(denied, method_arn.method, method_arn.path)
         if route is None:
             self._telemetry.allowed()
         else:
@@ -128,21 +128,6 @@ class AuthorizerService:
         for cache in self.caches.values():
             cache.reset()
         self.token_cache.clear()
-
-
-@functools.lru_cache(maxsize=1_024)
-def _first_matching(denied: tuple[Route, ...], method: str, path: str) -> Route | None:
-    """The denied route this call is for, if any (only the logs and metrics depend on it)."""
-    for route in denied:
-        if route.method in ("*", method) and _path_pattern(route.path).fullmatch(path) is not None:
-            return route
-    return None
-
-
-@functools.cache
-def _path_pattern(path: str) -> re.Pattern[str]:
-    # A path parameter matches one or more characters, as the Deny's IAM wildcard does.
-    return re.compile(re.sub(r"\\\{[^/{}]+\\\}", ".+", re.escape(path.lstrip("/"))))
 
 
 def _route_of(event: object) -> str | None:

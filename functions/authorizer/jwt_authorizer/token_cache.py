@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from route_table import Route
+
 from .compact import MAX_AUTHORIZATION_LENGTH
-from .config import Route
 
 Context = dict[str, str | int | float | bool]
 
