@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import get_default_algorithms
 
 from tests.support.harness import STAGE, token_event
-from tests.support.tokens import AUDIENCE, REMOVE, SigningKey, b64url, b64url_json, claims_for
+from tests.support.tokens import AUDIENCE, REMOVE, SigningKey, b64url, b64url_json, claims_for, respellings
 
 #: Where an attacker's header points for keys; the provider stand-in counts hits there (there must be none).
 ATTACKER_JWKS_PATH = "/attacker/jwks.json"
@@ -271,6 +271,33 @@ _case("standard base64 characters", lambda f: f.valid().replace("-", "+").replac
 _case("base64 padding", lambda f: _reshaped(f, "{h}=.{p}==.{s}="))
 _case("a header of length 4n+1", lambda f: _reshaped(f, "{h4n1}.{p}.{s}"))
 _case("a signature of length 4n+1", lambda f: _reshaped(f, "{h}.{p}.{s4n1}"))
+
+
+def _respelled(f: Forge, part: str) -> str:
+    """A correctly signed token whose header, payload or signature is spelled with spare bits set.
+
+    Header and payload get a filler member so that their segment has spare bits at all; they are signed
+    as spelled, so only the spelling is wrong. The signature segment of RSA-2048 always has spare bits.
+    """
+    filler = 0
+    while True:
+        header, payload = f.header(pad="x" * filler), f.claims(pad="x" * filler)
+        segments = [b64url_json(header), b64url_json(payload)]
+        if all(len(segment) % 4 for segment in segments):
+            break
+        filler += 1
+    if part != "signature":
+        index = 0 if part == "header" else 1
+        segments[index] = respellings(segments[index])[0]
+    signing_input = ".".join(segments)
+    signature = b64url(get_default_algorithms()["RS256"].sign(signing_input.encode(), f.key.private_key))
+    if part == "signature":
+        signature = respellings(signature)[-1]
+    return f"{signing_input}.{signature}"
+
+
+for _part in ("header", "payload", "signature"):
+    _case(f"{_part} in non-canonical base64url", lambda f, p=_part: _respelled(f, p))
 
 # Header or payload that is not JSON, or not an object; deep nesting; size -----------------------------
 for _label, _text in {

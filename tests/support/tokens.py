@@ -88,6 +88,20 @@ def b64url(data: bytes | str) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respellings(segment: str) -> list[str]:
+    """The other spellings of a base64url segment's bytes: its last character with spare bits set.
+
+    A segment of length 4n+2 ends in a character that carries 2 bits of the last byte and 4 spare bits,
+    one of length 4n+3 carries 4 and 2 spare; lenient decoders ignore the spare bits. Length 4n has none.
+    """
+    spare = {2: 4, 3: 2}.get(len(segment) % 4, 0)
+    value = _BASE64URL.index(segment[-1])
+    return [segment[:-1] + _BASE64URL[value | bits] for bits in range(1, 2**spare)]
+
+
 def b64url_json(value: Any) -> str:
     return b64url(json.dumps(value, separators=(",", ":")))
 
