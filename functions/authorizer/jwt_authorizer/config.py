@@ -60,18 +60,21 @@ class Settings:
     #: Claims whose values count as scopes too (roles, permissions, groups), as in SCOPE_CLAIMS.
     scope_claims: tuple[str, ...] = ()
     verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
+    #: The SAM CLI runs the function (it sets AWS_SAM_LOCAL=true): answers fit its emulation (sam_cli.py).
+    sam_local: bool = False
 
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        issuers = _parse_issuers(env.get("ISSUER", ""))
+        sam_local = env.get("AWS_SAM_LOCAL") == "true"
+        issuers = _parse_issuers(env.get("ISSUER", ""), sam_local)
         jwks_uri = env.get("JWKS_URI", "").strip() or None
         if jwks_uri is not None:
             if len(issuers) > 1:
                 raise ConfigurationError("JWKS_URI", "can only be set with a single ISSUER")
-            problem = url_problem(jwks_uri)
+            problem = url_problem(jwks_uri, sam_local)
             if problem:
                 raise ConfigurationError("JWKS_URI", f"{jwks_uri!r} {problem}")
         issuer_audiences = _parse_issuer_audiences(env.get("ISSUER_AUDIENCES", ""), issuers)
@@ -100,6 +103,7 @@ class Settings:
             verified_token_cache_size=_int_in_range(
                 env, "VERIFIED_TOKEN_CACHE_SIZE", DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0, 100_000, "entries"
             ),
+            sam_local=sam_local,
         )
 
 
@@ -107,12 +111,12 @@ def _split_list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _parse_issuers(raw: str) -> tuple[str, ...]:
+def _parse_issuers(raw: str, sam_local: bool) -> tuple[str, ...]:
     issuers = _split_list(raw)
     if not issuers:
         raise ConfigurationError("ISSUER", "is required: the issuer URL of your OpenID provider")
     for issuer in issuers:
-        problem = url_problem(issuer)
+        problem = url_problem(issuer, sam_local)
         if problem:
             raise ConfigurationError("ISSUER", f"{issuer!r} {problem}")
         if urlsplit(issuer).query:

@@ -47,13 +47,16 @@ class HttpJsonFetcher:
         session: requests.Session | None = None,
         clock: Clock = time.monotonic,
         max_bytes: int = MAX_DOCUMENT_BYTES,
+        sam_local: bool = False,
     ) -> None:
         self._session = session or requests.Session()
+        #: Under the SAM CLI, plain http to the machine running the container is allowed too (urls.py).
+        self._sam_local = sam_local
         self._clock = clock
         self._max_bytes = max_bytes
 
     def get_json(self, url: str, deadline: float) -> Any:
-        problem = url_problem(url)
+        problem = url_problem(url, self._sam_local)
         if problem:
             raise JwksFetchError(f"refusing to fetch {url!r}: it {problem}")
         remaining = deadline - self._clock()

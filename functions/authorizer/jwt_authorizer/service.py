@@ -13,6 +13,7 @@ from .config import Settings
 from .errors import TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
 from .policy import MethodArn, build_context, build_policy, granted_scopes, scopes_of
+from .sam_cli import policy_for_this_call, refusal
 from .telemetry import Telemetry
 from .token_cache import CachedToken, VerifiedTokenCache
 from .verify import TokenVerifier, VerifiedToken
@@ -40,6 +41,7 @@ class AuthorizerService:
         self._routes = settings.routes
         self._scope_claims = settings.scope_claims
         self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, now=now)
+        self._sam_local = settings.sam_local
 
     @classmethod
     def create(
@@ -50,7 +52,7 @@ class AuthorizerService:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
     ) -> AuthorizerService:
-        fetcher = fetcher or HttpJsonFetcher(clock=clock)
+        fetcher = fetcher or HttpJsonFetcher(clock=clock, sam_local=settings.sam_local)
         caches = {
             issuer: JwksCache(
                 JwksLoader(issuer, fetcher, settings.algorithms, settings.jwks_uri, clock=clock),
@@ -71,6 +73,8 @@ class AuthorizerService:
             return self.authorize(event)
         except TokenRejected as rejection:
             self._telemetry.rejected(rejection.reason, _rejection_fields(rejection), _route_of(event))
+            if self._sam_local:
+                return refusal()  # the SAM CLI shows any raised error as 502 (sam_cli.py)
             raise Exception(UNAUTHORIZED) from None  # noqa: TRY002 - API Gateway matches this exact text
         except VerificationUnavailable as failure:
             self._telemetry.unavailable(failure.issuer, failure.detail, _route_of(event))
@@ -90,13 +94,19 @@ class AuthorizerService:
             decided = self._decide(self._verifier.verify(bearer_token(authorization)))
             self.token_cache.put(key, decided)
         denied = decided.denied
+        this_route_denied = False
         if denied:
-            self._note_if_this_route_denied(method_arn, denied, decided.principal_id, decided.scopes)
+            this_route_denied = self._note_if_this_route_denied(
+                method_arn, denied, decided.principal_id, decided.scopes
+            )
         else:
             self._telemetry.allowed()
+        policy = build_policy(method_arn, denied)
+        if self._sam_local:
+            policy = policy_for_this_call(policy, this_route_denied)  # it ignores Deny (sam_cli.py)
         return {
             "principalId": decided.principal_id,
-            "policyDocument": build_policy(method_arn, denied),
+            "policyDocument": policy,
             "context": dict(decided.context),  # a copy: the cached one is never handed out
         }
 
@@ -117,12 +127,13 @@ class AuthorizerService:
 
     def _note_if_this_route_denied(
         self, method_arn: MethodArn, denied: tuple[Route, ...], subject: str, scopes: frozenset[str]
-    ) -> None:
+    ) -> bool:
         route = first_match(denied, method_arn.method, method_arn.path)
         if route is None:
             self._telemetry.allowed()
-        else:
-            self._telemetry.route_denied(method_arn.route, subject, sorted(route.scopes - scopes))
+            return False
+        self._telemetry.route_denied(method_arn.route, subject, sorted(route.scopes - scopes))
+        return True
 
     def reset(self) -> None:
         for cache in self.caches.values():
