@@ -219,7 +219,9 @@ class Gateway:
                 "httpMethod": request.method,
                 "extendedRequestId": call.request_id,
                 "requestTime": call.started.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "path": f"/{self.api.stage}{call.path}",
+                # The path the client sent: this gateway serves the stage at the root of its host, as
+                # API Gateway serves a custom domain mapped to the stage with an empty base path.
+                "path": call.path,
                 "accountId": ACCOUNT_ID,
                 "protocol": "HTTP/1.1",
                 "stage": self.api.stage,
@@ -254,7 +256,7 @@ class Gateway:
             "requestId": call.request_id,
             "extendedRequestId": call.request_id,
             "httpMethod": call.request.method,
-            "path": f"/{self.api.stage}{call.path}",
+            "path": call.path,
             "resourcePath": call.route.path if call.route else None,
             "stage": self.api.stage,
             "apiId": API_ID,
@@ -408,7 +410,14 @@ def console_line(request: Request, response: Response, latency_ms: float) -> str
 
 
 class GatewayServer(BackgroundServer):
-    def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 3000, log: Log = print) -> None:
+    """Binds first, so a port of 0 has its number for the template (PublicApiUrl); then `start()`.
+
+    `gateway` may be set after construction, before `start()`.
+    """
+
+    def __init__(
+        self, gateway: Gateway | None, host: str = "127.0.0.1", port: int = 3000, log: Log = print
+    ) -> None:
         self.gateway = gateway
         server = self
 
@@ -429,6 +438,8 @@ class GatewayServer(BackgroundServer):
                     source_ip=self.client_address[0],
                     host=self.headers.get("Host") or f"{host}:{server.port}",
                 )
+                if server.gateway is None:
+                    raise RuntimeError("GatewayServer started before its gateway was set")
                 response = server.gateway.handle(request)
                 # Logged before the answer is written, so whoever gets the answer can see the line.
                 log(console_line(request, response, (time.perf_counter() - started) * 1000))

@@ -44,3 +44,7 @@ class BackgroundServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def close(self) -> None:
+        """Release the port of a server that was never started."""
+        self._server.server_close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from local.gateway import Gateway, GatewayServer, Log
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
-from local.template import ApiSpec, load_api
+from local.template import ApiSpec, declared_parameters, load_api
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,12 +56,22 @@ class LocalStack:
             )
             self.provider.issuer = self.issuer
             parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
-        self.api: ApiSpec = load_api(options.template, parameters, options.api)
-        functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
-        for function in functions.values():
-            function.load()  # cold starts now: a bad configuration stops `make dev` with its message
+        # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
+        self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        try:
+            if "PublicApiUrl" in declared_parameters(options.template):
+                parameters.setdefault("PublicApiUrl", self.api_server.url)
+            self.api: ApiSpec = load_api(options.template, parameters, options.api)
+            functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
+            for function in functions.values():
+                function.load()  # cold starts now: a bad configuration stops `make dev` with its message
+        except BaseException:
+            self.api_server.close()
+            if self.provider is not None:
+                self.provider.close()
+            raise
         self.gateway = Gateway(self.api, functions, clock=clock)
-        self.api_server = GatewayServer(self.gateway, options.host, options.api_port, log=log)
+        self.api_server.gateway = self.gateway
 
     @property
     def api_url(self) -> str:

@@ -65,6 +65,18 @@ class ApiSpec:
     parameters: dict[str, str]
 
 
+def declared_parameters(template_path: Path) -> frozenset[str]:
+    """The names of the template's Parameters (empty if it cannot be read: load_api says why)."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    try:
+        template = yaml_parse(template_path.read_text())
+    except Exception:  # OSError, PyYAML's errors: load_api reports them with the path
+        return frozenset()
+    parameters = template.get("Parameters") if isinstance(template, dict) else None
+    return frozenset(parameters) if isinstance(parameters, dict) else frozenset()
+
+
 def load_api(
     template_path: Path, overrides: Mapping[str, str] | None = None, api_logical_id: str | None = None
 ) -> ApiSpec:

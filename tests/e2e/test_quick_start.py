@@ -268,6 +268,7 @@ def test_the_template_routes_are_all_served(stack: Stack) -> None:
 
     assert routes == {
         ("GET", "/public", None),
+        ("GET", "/.well-known/oauth-protected-resource", None),
         ("GET", "/profile", "JwtAuthorizer"),
         ("GET", "/messages", "JwtAuthorizer"),
         ("POST", "/messages", "JwtAuthorizer"),

@@ -158,6 +158,7 @@ def test_with_an_issuer_no_cognito_resource_or_output_is_created(own_provider: d
         "PublicUrl",
         "ProfileUrl",
         "MessagesUrl",
+        "ResourceMetadataUrl",
         "AuthorizerFunctionName",
     }
 

@@ -288,7 +288,9 @@ def test_api_gateway_may_invoke_the_authorizer_only_for_this_api(stack: dict[str
 # Routes --------------------------------------------------------------------------------------------------
 
 
-def test_only_get_public_is_open_and_every_other_route_uses_the_jwt_authorizer(stack: dict[str, Any]) -> None:
+def test_only_public_and_the_resource_metadata_are_open_and_every_other_route_uses_the_jwt_authorizer(
+    stack: dict[str, Any],
+) -> None:
     routes = {
         (method.upper(), path): (
             operation["security"],
@@ -301,6 +303,7 @@ def test_only_get_public_is_open_and_every_other_route_uses_the_jwt_authorizer(s
 
     assert routes == {
         ("GET", "/public"): ([{"NONE": []}], "aws_proxy", "PublicFunction"),
+        ("GET", "/.well-known/oauth-protected-resource"): ([{"NONE": []}], "aws_proxy", "PublicFunction"),
         ("GET", "/profile"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
         ("GET", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
         ("POST", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
@@ -487,8 +490,19 @@ UNAVAILABLE = (
 )
 
 
+def gateway_responses(stack: dict[str, Any], public_api_url: str = "") -> dict[str, Any]:
+    """The gateway responses with their header values resolved for this PublicApiUrl."""
+    conditions = {"HasPublicApiUrl": public_api_url != ""}
+    responses: dict[str, Any] = copy.deepcopy(openapi(stack)["x-amazon-apigateway-gateway-responses"])
+    for response in responses.values():
+        parameters = response["responseParameters"]
+        for name, value in parameters.items():
+            parameters[name] = resolve(value, {"PublicApiUrl": public_api_url}, conditions)
+    return responses
+
+
 def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any]) -> None:
-    responses = openapi(stack)["x-amazon-apigateway-gateway-responses"]
+    responses = gateway_responses(stack)
 
     assert responses == {
         "UNAUTHORIZED": {
@@ -526,6 +540,46 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
     }
 
 
+def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728(
+    stack: dict[str, Any],
+) -> None:
+    responses = gateway_responses(stack, "https://api.example.com")
+
+    metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+    assert {kind: response["responseParameters"] for kind, response in responses.items()} == {
+        "UNAUTHORIZED": {
+            "gatewayresponse.header.WWW-Authenticate": (
+                f'\'Bearer realm="messages-api", error="invalid_token", {metadata}\''
+            )
+        },
+        "ACCESS_DENIED": {
+            "gatewayresponse.header.WWW-Authenticate": f'\'Bearer error="insufficient_scope", {metadata}\''
+        },
+        "AUTHORIZER_FAILURE": {},
+        "AUTHORIZER_CONFIGURATION_ERROR": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("", True),
+        ("https://api.example.com", True),
+        ("https://abc123.execute-api.eu-west-1.amazonaws.com/dev", True),
+        ("https://api.example.com/v1", True),
+        ("https://api.example.com/", False),  # the well-known suffix would follow a double slash
+        ("http://api.example.com", False),
+        ("https://api.example.com/x'y", False),  # it lands inside a single-quoted header value
+        ('https://api.example.com/x"y', False),
+        ("https://api.example.com/a b", False),
+    ],
+)
+def test_public_api_url_cannot_break_out_of_the_header_value(url: str, allowed: bool) -> None:
+    pattern = source()["Parameters"]["PublicApiUrl"]["AllowedPattern"]
+
+    assert (re.fullmatch(pattern, url) is not None) is allowed
+
+
 def test_gateway_response_bodies_are_json_once_api_gateway_fills_them_in(stack: dict[str, Any]) -> None:
     filled = {"$context.error.messageString": '"Unauthorized"', "$context.requestId": "req-1"}
     for response in openapi(stack)["x-amazon-apigateway-gateway-responses"].values():
@@ -557,4 +611,5 @@ def test_outputs_give_the_api_and_each_endpoints_url(stack: dict[str, Any]) -> N
         "PublicUrl": f"{base}/public",
         "ProfileUrl": f"{base}/profile",
         "MessagesUrl": f"{base}/messages",
+        "ResourceMetadataUrl": f"{base}/.well-known/oauth-protected-resource",
     }

@@ -53,3 +53,10 @@ class MissingAuthorizerContext(ApiError):
             f"The request reached this function without the JWT authorizer's context ({problem}); "
             "the route must be deployed behind the JwtAuthorizer"
         )
+
+
+class Misconfigured(ApiError):
+    """A variable the route needs is missing or malformed in the environment: a deployment mistake."""
+
+    status = 500
+    code = "misconfigured"
