@@ -19,6 +19,8 @@ from local.stack import LocalStack, StackOptions
 from local.template import TemplateError
 
 DEFAULT_CLIENT = ("dev-client", "dev-secret")
+#: Where template.yaml serves its RFC 9728 metadata (functions/api/messages_api/resource_metadata.py).
+METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +98,10 @@ def _banner(stack: LocalStack) -> str:
     for route in sorted(api.routes, key=lambda r: (r.path, r.method)):
         guard = f"authorizer {route.authorizer}" if route.authorizer else "open"
         lines.append(f"          {route.method:<6} {route.path:<20} → {route.function} ({guard})")
+    if any(route.path == METADATA_PATH for route in api.routes):
+        lines.append(
+            f"Metadata  {stack.api_url}{METADATA_PATH}  (RFC 9728: issuer and scopes; the 401 points here)"
+        )
     if stack.provider_url and stack.issuer is not None:
         client_id, secret = DEFAULT_CLIENT
         token_url = f"{stack.provider_url}{TOKEN_PATH}"

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 # modules (functions/shared) it imports, each at the top of the artifact; nothing else.
 SHIPPED = {
     "AuthorizerFunction": ("authorizer_handler.py", "jwt_authorizer", "../shared/route_table.py"),
-    "PublicFunction": ("public_api.py", "messages_api"),
+    "PublicFunction": ("public_api.py", "messages_api", "../shared/route_table.py"),
     "ProtectedFunction": ("protected_api.py", "messages_api", "../shared/route_table.py"),
 }
 # PEP 552: flags 0b01 is a hash-based .pyc whose source is never checked (--invalidation-mode unchecked-hash).

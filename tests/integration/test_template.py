@@ -553,7 +553,7 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
             )
         },
         "ACCESS_DENIED": {
-            "gatewayresponse.header.WWW-Authenticate": f'\'Bearer error="insufficient_scope", {metadata}\''
+            "gatewayresponse.header.WWW-Authenticate": f"'Bearer error=\"insufficient_scope\", {metadata}'"
         },
         "AUTHORIZER_FAILURE": {},
         "AUTHORIZER_CONFIGURATION_ERROR": {},
