@@ -45,14 +45,29 @@ def test_keys_are_located_by_discovery_once_then_fetched_from_the_jwks_uri(
 ) -> None:
     jwks_server.publish(jwks_of(rsa_signing_key))
     load = loader(jwks_server)
-    assert list(load()) == ["rsa-1"]
-    assert list(load()) == ["rsa-1"]
+    assert list(load().keys) == ["rsa-1"]
+    assert list(load().keys) == ["rsa-1"]
     assert jwks_server.hits == {jwks_server.discovery_path: 1, jwks_server.jwks_path: 2}
+
+
+def test_the_loader_returns_the_keys_it_parsed_and_the_ones_it_skipped(
+    jwks_server: JwksServer, rsa_signing_key: SigningKey
+) -> None:
+    jwks_server.publish(
+        {"keys": [rsa_signing_key.public_jwk(), {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"}]}
+    )
+
+    parsed = loader(jwks_server)()
+
+    assert list(parsed.keys) == ["rsa-1"]
+    assert [line.split(":")[0] for line in parsed.skipped] == ["key #1 (kid 'shared')"]
 
 
 def test_a_configured_jwks_uri_skips_discovery(jwks_server: JwksServer, rsa_signing_key: SigningKey) -> None:
     jwks_server.publish(jwks_of(rsa_signing_key))
-    assert list(loader(jwks_server, jwks_uri=jwks_server.base_url + jwks_server.jwks_path)()) == ["rsa-1"]
+    assert list(loader(jwks_server, jwks_uri=jwks_server.base_url + jwks_server.jwks_path)().keys) == [
+        "rsa-1"
+    ]
     assert jwks_server.hits == {jwks_server.jwks_path: 1}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError, TokenRejected
 from jwt_authorizer.jwks import JwksCache
-from jwt_authorizer.keys import KeySet, parse_jwks
+from jwt_authorizer.keys import ParsedJwks, parse_jwks
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
 from tests.support.tokens import REMOVE, SigningKey, jwks_of
@@ -255,8 +255,8 @@ def service_with_keys(
     """The real service for `env`, each issuer's cache filled from its own in-memory JWKS."""
     settings = Settings.from_env(env)
 
-    def loader(issuer: str) -> Callable[[], KeySet]:
-        return lambda: parse_jwks(jwks_of(*keys.get(issuer, [])), settings.algorithms).keys
+    def loader(issuer: str) -> Callable[[], ParsedJwks]:
+        return lambda: parse_jwks(jwks_of(*keys.get(issuer, [])), settings.algorithms)
 
     caches = {
         issuer: JwksCache(loader(issuer), issuer, ttl=600, cooldown=30, max_stale=3600)

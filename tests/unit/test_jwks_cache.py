@@ -6,7 +6,7 @@ import pytest
 
 from jwt_authorizer.errors import JwksFetchError, TokenRejected, VerificationUnavailable
 from jwt_authorizer.jwks import JwksCache
-from jwt_authorizer.keys import KeySet, parse_jwks
+from jwt_authorizer.keys import ParsedJwks, parse_jwks
 from tests.support.clock import FakeClock
 from tests.support.tokens import SigningKey, jwks_of
 
@@ -22,11 +22,11 @@ class FakeProvider:
         self.down = False
         self.fetches = 0
 
-    def __call__(self) -> KeySet:
+    def __call__(self) -> ParsedJwks:
         self.fetches += 1
         if self.down:
             raise JwksFetchError("connection refused")
-        return parse_jwks(jwks_of(*self.keys), frozenset({"RS256"})).keys
+        return parse_jwks(jwks_of(*self.keys), frozenset({"RS256"}))
 
 
 class RecordingObserver:
@@ -198,3 +198,35 @@ def test_concurrent_cold_start_requests_share_one_fetch(cache: JwksCache, provid
         thread.join()
     assert results == [["rsa-1"]] * 16
     assert provider.fetches == 1
+
+
+def test_each_set_of_keys_loaded_is_a_new_key_epoch_live_for_its_cache_period(
+    cache: JwksCache, provider: FakeProvider, rotated_rsa_key: SigningKey, clock: FakeClock
+) -> None:
+    keys = cache.keys_for("rsa-1")
+    first = cache.epoch_of("rsa-1", keys)
+    assert first is not None
+    assert cache.is_current(first)
+    # An unknown kid refetches: new keys, a new epoch, and the old one is over at once.
+    provider.keys = (*provider.keys, rotated_rsa_key)
+    cache.keys_for("rsa-2")
+    assert not cache.is_current(first)
+    assert cache.epoch_of("rsa-1", keys) is None  # `keys` are from the old epoch
+    second = cache.epoch_of("rsa-1", cache.keys_for("rsa-1"))
+    assert second is not None
+    assert second != first
+    assert cache.is_current(second)
+    clock.advance(TTL)
+    assert not cache.is_current(second)  # past its cache period, before any refresh
+
+
+def test_an_epoch_from_before_a_reset_is_never_current_again(cache: JwksCache) -> None:
+    before = cache.epoch_of("rsa-1", cache.keys_for("rsa-1"))
+    cache.reset()
+    after = cache.epoch_of("rsa-1", cache.keys_for("rsa-1"))
+
+    assert before is not None
+    assert after is not None
+    assert after != before
+    assert not cache.is_current(before)
+    assert not cache.is_current(None)

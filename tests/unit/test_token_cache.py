@@ -52,7 +52,7 @@ class Authorizer:
 
     def _load(self) -> Any:
         self.fetches += 1
-        return parse_jwks(self.document, frozenset({"RS256"})).keys
+        return parse_jwks(self.document, frozenset({"RS256"}))
 
     def advance(self, seconds: float) -> None:
         self.wall.advance(seconds)

@@ -34,7 +34,7 @@ def verifier_for(*keys: SigningKey, algorithms: str = "RS256,PS256,ES256,EdDSA",
     settings = Settings.from_env({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": algorithms, **env})
     document = jwks_of(*keys)
     cache = JwksCache(
-        lambda: parse_jwks(document, settings.algorithms).keys,
+        lambda: parse_jwks(document, settings.algorithms),
         ISSUER,
         ttl=600,
         cooldown=30,
@@ -82,7 +82,7 @@ def test_ps256_verifies_with_an_rsa_key_published_without_alg(rsa_signing_key: S
     document = {"keys": [{k: v for k, v in rsa_signing_key.public_jwk().items() if k != "alg"}]}
     settings = Settings.from_env({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": "RS256,PS256"})
     cache = JwksCache(
-        lambda: parse_jwks(document, settings.algorithms).keys, ISSUER, ttl=600, cooldown=30, max_stale=0
+        lambda: parse_jwks(document, settings.algorithms), ISSUER, ttl=600, cooldown=30, max_stale=0
     )
     verifier = TokenVerifier(settings, {ISSUER: cache}, now=lambda: NOW)
     assert verifier.verify(mint(rsa_signing_key, claims(), algorithm="PS256")).algorithm == "PS256"

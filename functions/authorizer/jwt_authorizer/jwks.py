@@ -5,7 +5,9 @@
   most once per `cooldown`, so a flood of random kids cannot hammer the provider.
 - A failed refresh keeps the last good keys for up to `max_stale` seconds past their TTL, then fails
   closed. After a failed fetch the next attempt waits `cooldown` too.
-- A successful refresh replaces the keys: a kid the provider removed stops working.
+- A successful refresh replaces the keys: a kid the provider removed stops working. Each set of keys
+  loaded is a new key epoch, a number; a result verified with the keys carries their epoch, so whatever
+  keeps that result can ask whether the keys it was verified with are still the live ones.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import requests
 from urllib3.exceptions import HTTPError as TransportError
 
 from .errors import JwksFetchError, TokenRejected, VerificationUnavailable
-from .keys import KeySet, VerificationKey, parse_jwks
+from .keys import KeySet, ParsedJwks, VerificationKey, parse_jwks
 from .urls import url_problem
 
 #: HTTP API's own JWT authorizer caps a JWKS at 150,000 bytes; discovery documents are far smaller.
@@ -32,6 +34,11 @@ READ_TIMEOUT_SECONDS = 1.5
 REFRESH_BUDGET_SECONDS = 2.5
 
 Clock = Callable[[], float]
+
+
+#: What a cache loads its keys with: the issuer's keys, parsed, with the ones skipped; JwksFetchError if
+#: they could not be fetched.
+KeyLoader = Callable[[], ParsedJwks]
 
 
 class JsonFetcher(Protocol):
@@ -120,19 +127,17 @@ class JwksLoader:
         self._jwks_uri = jwks_uri
         self._clock = clock
         self._budget_seconds = budget_seconds
-        self.skipped: tuple[str, ...] = ()
 
     @property
     def discovery_url(self) -> str:
         return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
-    def __call__(self) -> KeySet:
+    def __call__(self) -> ParsedJwks:
         deadline = self._clock() + self._budget_seconds
         jwks_uri = self._jwks_uri or self._discover(deadline)
         parsed = parse_jwks(self._fetcher.get_json(jwks_uri, deadline), self._allowed_algorithms)
-        self._jwks_uri = jwks_uri
-        self.skipped = parsed.skipped
-        return parsed.keys
+        self._jwks_uri = jwks_uri  # discovery once: the JWKS URI is kept once it gave usable keys
+        return parsed
 
     def _discover(self, deadline: float) -> str:
         document = self._fetcher.get_json(self.discovery_url, deadline)
@@ -168,12 +173,13 @@ class _SilentObserver:
 class _Snapshot:
     keys: KeySet
     fetched_at: float
+    epoch: int
 
 
 class JwksCache:
     def __init__(
         self,
-        loader: JwksLoader | Callable[[], KeySet],
+        loader: KeyLoader,
         issuer: str,
         *,
         ttl: float,
@@ -190,6 +196,9 @@ class JwksCache:
         self._clock = clock
         self._observer: JwksObserver = observer or _SilentObserver()
         self._lock = threading.Lock()
+        #: Counts the key sets loaded since the process started; never reset, so an epoch handed out
+        #: before a reset can never match one handed out after it.
+        self._epochs = 0
         self.reset()
 
     def reset(self) -> None:
@@ -199,23 +208,23 @@ class JwksCache:
         self._last_unknown_kid_refetch_at: float | None = None
         self.fetch_count = 0
 
-    def generation_of(self, kid: str, keys: tuple[VerificationKey, ...]) -> object | None:
-        """The live snapshot, as an opaque token for `is_current`, if it holds exactly `keys` for `kid`.
+    def epoch_of(self, kid: str, keys: tuple[VerificationKey, ...]) -> int | None:
+        """The live key epoch, if its keys for `kid` are exactly `keys`.
 
-        None when a refresh replaced the snapshot since `keys` were handed out.
+        None when a refresh replaced the keys since `keys` were handed out.
         """
         snapshot = self._snapshot
-        return snapshot if snapshot is not None and snapshot.keys.get(kid) is keys else None
+        return snapshot.epoch if snapshot is not None and snapshot.keys.get(kid) is keys else None
 
-    def is_current(self, generation: object) -> bool:
-        """True while `generation` is still the live snapshot and within its cache period.
+    def is_current(self, epoch: int | None) -> bool:
+        """True while `epoch` is still the live key epoch and within its cache period.
 
         The verified-token cache ties its entries to this: a refresh of any kind ends them.
         """
         snapshot = self._snapshot
         return (
             snapshot is not None
-            and snapshot is generation
+            and snapshot.epoch == epoch
             and self._clock() - snapshot.fetched_at < self._ttl
         )
 
@@ -264,13 +273,14 @@ class JwksCache:
             return False
         self.fetch_count += 1
         try:
-            keys = self._load()
+            parsed = self._load()
         except JwksFetchError as error:
             self._last_failure_at = now
             self._observer.jwks_fetch_failed(self.issuer, str(error), self._snapshot is not None)
             return False
         self._last_failure_at = None
-        self._snapshot = _Snapshot(keys, now)
-        skipped = self._load.skipped if isinstance(self._load, JwksLoader) else ()
-        self._observer.jwks_fetched(self.issuer, sum(map(len, keys.values())), skipped, reason)
+        self._epochs += 1
+        self._snapshot = _Snapshot(parsed.keys, now, self._epochs)
+        key_count = sum(map(len, parsed.keys.values()))
+        self._observer.jwks_fetched(self.issuer, key_count, parsed.skipped, reason)
         return True

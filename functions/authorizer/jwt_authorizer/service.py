@@ -40,7 +40,7 @@ class AuthorizerService:
         self._verifier = TokenVerifier(settings, caches, now=now)
         self._routes = settings.routes
         self._scope_claims = settings.scope_claims
-        self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, now=now)
+        self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, caches, now=now)
         self._sam_local = settings.sam_local
 
     @classmethod
@@ -121,8 +121,8 @@ class AuthorizerService:
             denied=self._routes.denied(scopes),
             context=build_context(claims, scopes),
             expires_at=claims["exp"],
-            jwks=verified.jwks,
-            generation=verified.generation,
+            issuer=verified.issuer,
+            key_epoch=verified.key_epoch,
         )
 
     def _note_if_this_route_denied(

@@ -7,8 +7,8 @@ the warm function. What it keeps and for how long:
   hit means this exact string was accepted before, so the strict parsing it passed then still holds.
 - Only successes are stored, after every check passed; a rejection is checked in full every time.
 - An entry never outlives the token's `exp` (the leeway is not granted twice), nor the JWKS snapshot the
-  token was verified against: any refresh of the issuer's keys (expiry, rotation, a removed kid) ends it,
-  and so does the end of that snapshot's cache period.
+  token was verified against (its key epoch): any refresh of the issuer's keys (expiry, rotation, a
+  removed kid) ends it, and so does the end of those keys' cache period.
 - It stores what the token is (subject, scopes, the routes its scopes deny, the context), never a
   policy: the policy is written for the API and stage of each call.
 - At most `max_entries` entries; the oldest goes first. `max_entries=0` turns the cache off.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from route_table import Route
@@ -29,15 +29,15 @@ from .compact import MAX_AUTHORIZATION_LENGTH
 Context = dict[str, str | int | float | bool]
 
 
-class KeyGeneration(Protocol):
-    def is_current(self, generation: object) -> bool:
-        """True while `generation` is the issuer's live key snapshot, within its cache period."""
+class KeyEpochs(Protocol):
+    def is_current(self, epoch: int | None) -> bool:
+        """True while `epoch` is the issuer's live key epoch, within its cache period."""
 
 
 class CachedToken:
     """What a verified token decides, independent of the route and stage it is presented to."""
 
-    __slots__ = ("context", "denied", "expires_at", "generation", "jwks", "principal_id", "scopes")
+    __slots__ = ("context", "denied", "expires_at", "issuer", "key_epoch", "principal_id", "scopes")
 
     def __init__(
         self,
@@ -46,21 +46,25 @@ class CachedToken:
         denied: tuple[Route, ...],
         context: Context,
         expires_at: float,
-        jwks: KeyGeneration,
-        generation: object,
+        issuer: str,
+        key_epoch: int | None,
     ) -> None:
         self.principal_id = principal_id
         self.scopes = scopes
         self.denied = denied
         self.context = context
         self.expires_at = expires_at
-        self.jwks = jwks
-        self.generation = generation
+        self.issuer = issuer
+        self.key_epoch = key_epoch
 
 
 class VerifiedTokenCache:
-    def __init__(self, max_entries: int, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, max_entries: int, key_epochs: Mapping[str, KeyEpochs], now: Callable[[], float] = time.time
+    ) -> None:
+        """`key_epochs`: each trusted issuer's keys, asked whether an entry's epoch is still live."""
         self.max_entries = max_entries
+        self._key_epochs = key_epochs
         self._now = now
         self._entries: dict[bytes, CachedToken] = {}
         # Writers take the lock; the hit path is one dict read, atomic under the GIL.
@@ -84,7 +88,7 @@ class VerifiedTokenCache:
         entry = self._entries.get(key)
         if entry is None:
             return None, key
-        if self._now() < entry.expires_at and entry.jwks.is_current(entry.generation):
+        if self._now() < entry.expires_at and self._key_epochs[entry.issuer].is_current(entry.key_epoch):
             return entry, key
         with self._lock:
             self._entries.pop(key, None)
@@ -92,7 +96,7 @@ class VerifiedTokenCache:
 
     def put(self, key: bytes | None, entry: CachedToken) -> None:
         """Remember a verified token under the key `lookup` gave for it."""
-        if key is None or entry.generation is None:
+        if key is None or entry.key_epoch is None or entry.issuer not in self._key_epochs:
             return
         with self._lock:
             while len(self._entries) >= self.max_entries:

@@ -23,10 +23,9 @@ class VerifiedToken(NamedTuple):  # a NamedTuple: built once per token, cheaper 
     claims: dict[str, Any]
     kid: str
     algorithm: str
-    #: The issuer's key cache and the key snapshot that verified the token (None if it was replaced
-    #: meanwhile): the verified-token cache keeps the result only while that snapshot is live.
-    jwks: JwksCache
-    generation: object
+    #: The issuer's key epoch that verified the token (None if its keys were replaced meanwhile): the
+    #: verified-token cache keeps the result only while that epoch is live.
+    key_epoch: int | None
 
     @property
     def subject(self) -> str:
@@ -84,7 +83,7 @@ class TokenVerifier:
         keys = cache.keys_for(kid)
         self.check_signature(unverified, algorithm, keys)
         self.check_claims(claims, rules)
-        return VerifiedToken(claims, kid, algorithm, cache, cache.generation_of(kid, keys))
+        return VerifiedToken(claims, kid, algorithm, cache.epoch_of(kid, keys))
 
     def check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         """The header's algorithm and key id, once both are acceptable."""
