@@ -404,6 +404,14 @@ _case("sub an integer", lambda f: f.valid(sub=123))
 _case("sub null", lambda f: f.valid(sub=None))
 _case("sub empty", lambda f: f.valid(sub=""))
 _case("sub a list", lambda f: f.valid(sub=["user-123"]))
+for _label, _jti in {
+    "a number": 1,
+    "null": None,
+    "true": True,
+    "a list": ["token-1"],
+    "an object": {"id": "token-1"},
+}.items():
+    _case(f"jti {_label}", lambda f, j=_jti: f.valid(jti=j))
 _case("scope an object", lambda f: f.valid(scope={"messages:read": True}))
 _case("scp a list with a number", lambda f: f.valid(scope=REMOVE, scp=["messages:read", 1]))
 

@@ -99,6 +99,7 @@ Configuration
   [ok]   aud "https://api.example.com" (accepted: https://api.example.com)
   [ok]   token_use absent (only Cognito requires it)
   [ok]   sub "5ba552d67"
+  [ok]   jti "dbe39bf3a3ba4238a513f51d6e1691c4"
 
 8. Scopes and routes
          scopes (scope, scp): messages:read
@@ -179,6 +180,7 @@ def test_every_failing_claim_is_shown_not_only_the_first(key: SigningKey) -> Non
         "  [FAIL] token_use \"id\": invalid_token_use (token_use 'id')",
         f"         fix: {HINTS['invalid_token_use']}",
         '  [ok]   sub "5ba552d67"',
+        '  [ok]   jti "dbe39bf3a3ba4238a513f51d6e1691c4"',
     ]
     assert explanation.reason == "token_expired"
 
@@ -232,6 +234,7 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
         "wrong aud": (mint(key, generic_claims(aud="x")), "invalid_audience"),
         "id token": (mint(key, generic_claims(token_use="id")), "invalid_token_use"),
         "no sub": (mint(key, generic_claims(sub=REMOVE)), "missing_sub"),
+        "numeric jti": (mint(key, generic_claims(jti=7)), "invalid_jti"),
         "bad scope": (mint(key, generic_claims(scope=["a", 1])), "invalid_scope_claim"),
         "bad roles": (mint(key, generic_claims(roles={"admin": True})), "invalid_scope_claim"),
         "cognito id token": (

@@ -218,6 +218,93 @@ def test_claims_are_checked(
     assert rejection(verifier, token) == reason
 
 
+#: Each registered claim (RFC 7519 section 4.1) with a value of each JSON type: None where that type is
+#: accepted, else the reason the token is refused. The values are ones that pass when the type is right.
+REGISTERED_CLAIM_TYPES: dict[str, dict[str, tuple[Any, str | None]]] = {
+    "iss": {
+        "string": (ISSUER, None),
+        "number": (7, "untrusted_issuer"),
+        "boolean": (True, "untrusted_issuer"),
+        "null": (None, "untrusted_issuer"),
+        "array": ([ISSUER], "untrusted_issuer"),
+        "object": ({"iss": ISSUER}, "untrusted_issuer"),
+    },
+    "sub": {
+        "string": ("user-123", None),
+        "empty string": ("", "missing_sub"),
+        "number": (123, "missing_sub"),
+        "boolean": (True, "missing_sub"),
+        "null": (None, "missing_sub"),
+        "array": (["user-123"], "missing_sub"),
+        "object": ({"id": "user-123"}, "missing_sub"),
+    },
+    "aud": {
+        "string": (AUDIENCE, None),
+        "array": (["api://other", AUDIENCE], None),
+        "empty array": ([], "invalid_audience"),
+        "number": (7, "invalid_audience"),
+        "boolean": (True, "invalid_audience"),
+        "null": (None, "invalid_audience"),
+        "object": ({AUDIENCE: True}, "invalid_audience"),
+    },
+    **{
+        name: {
+            "integer": (int(NOW) + offset, None),
+            "fraction": (NOW + offset + 0.5, None),
+            "numeric string": (str(int(NOW) + offset), f"invalid_{name}"),
+            "boolean": (True, f"invalid_{name}"),
+            "null": (None, f"invalid_{name}"),
+            "array": ([int(NOW) + offset], f"invalid_{name}"),
+            "object": ({"$date": int(NOW) + offset}, f"invalid_{name}"),
+            "negative": (-1, f"invalid_{name}"),
+        }
+        for name, offset in (("exp", 300), ("nbf", -60), ("iat", -60))
+    },
+    "jti": {
+        "string": ("4b3e1b2c", None),
+        "empty string": ("", None),
+        "number": (7, "invalid_jti"),
+        "boolean": (False, "invalid_jti"),
+        "null": (None, "invalid_jti"),
+        "array": (["4b3e1b2c"], "invalid_jti"),
+        "object": ({"id": "4b3e1b2c"}, "invalid_jti"),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "reason"),
+    [
+        pytest.param(claim, value, reason, id=f"{claim} {kind}")
+        for claim, kinds in REGISTERED_CLAIM_TYPES.items()
+        for kind, (value, reason) in kinds.items()
+    ],
+)
+def test_each_registered_claim_accepts_only_its_types(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey, claim: str, value: Any, reason: str | None
+) -> None:
+    token = sign_raw(rsa_signing_key, {"alg": "RS256", "kid": "rsa-1"}, claims(**{claim: value}))
+    if reason is None:
+        assert verifier.verify(token).claims[claim] == value
+    else:
+        assert rejection(verifier, token) == reason
+
+
+def test_a_token_without_jti_nbf_or_iat_is_accepted(
+    verifier: TokenVerifier, rsa_signing_key: SigningKey
+) -> None:
+    token = mint(rsa_signing_key, claims(jti=REMOVE, nbf=REMOVE, iat=REMOVE))
+    assert verifier.verify(token).subject == "user-123"
+
+
+def test_numeric_dates_count_in_whole_seconds_as_pyjwt_reads_them(rsa_signing_key: SigningKey) -> None:
+    verifier = verifier_for(rsa_signing_key, LEEWAY_SECONDS="0")
+    # exp 0.5 s from now reads as now: expired, not valid for another half second
+    assert rejection(verifier, mint(rsa_signing_key, claims(exp=NOW + 0.5))) == "token_expired"
+    assert verifier.verify(mint(rsa_signing_key, claims(exp=NOW + 1.5))).subject == "user-123"
+    assert verifier.verify(mint(rsa_signing_key, claims(nbf=NOW + 0.5))).subject == "user-123"
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -30,7 +30,7 @@ from .keys import VerificationKey
 from .policy import MethodArn, granted_scopes, scopes_of
 from .service import AuthorizerService
 from .telemetry import Telemetry
-from .verify import IssuerRules, TokenVerifier, check_subject
+from .verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
 _EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
@@ -66,6 +66,7 @@ HINTS = {
     "invalid_token_use": "this is not an access token (Cognito ID tokens say token_use id); send the access"
     " token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
     "missing_sub": "the authorizer uses sub as the principal; every token must carry a string sub.",
+    "invalid_jti": "RFC 7519 makes jti a string; a provider that issues another type is misconfigured.",
     "invalid_scope_claim": "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
     " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
     " strings.",
@@ -317,6 +318,7 @@ def _explain_claims(
         (_audience_text(claims, rules), lambda: verifier.check_audience(claims, rules)),
         (_token_use_text(claims, rules), lambda: verifier.check_token_use(claims, rules)),
         (f"sub {_short(claims.get('sub'))}", lambda: check_subject(claims)),
+        (_jti_text(claims), lambda: check_jwt_id(claims)),
     )
     for text, check in checks:
         if _step(report, check, text) is not None:
@@ -411,6 +413,12 @@ def _token_use_text(claims: dict[str, Any], rules: IssuerRules) -> str:
     if value is None and not rules.cognito:
         return "token_use absent (only Cognito requires it)"
     return f"token_use {_short(value)}"
+
+
+def _jti_text(claims: dict[str, Any]) -> str:
+    if "jti" not in claims:
+        return "jti absent"
+    return f"jti {json.dumps(claims['jti'], ensure_ascii=False)[:200]}"
 
 
 def _short(value: object) -> str:

@@ -119,6 +119,13 @@ class TokenVerifier:
             raise TokenRejected("invalid_signature")
 
     def check_claims(self, claims: dict[str, Any], rules: IssuerRules) -> None:
+        """The registered claims' rules (RFC 7519 section 4.1, RFC 9068 section 2.2), each explicit.
+
+        `iss` a string naming a trusted issuer (checked before the key is looked up); `exp` required,
+        `nbf` and `iat` optional, each a JSON number; `aud` a string or a non-empty array of strings
+        (Cognito access tokens: a string `client_id` instead); `sub` a non-empty string; `jti` a string
+        when present. `scope` is read later, as a string or an array of strings.
+        """
         now = self._now()
         self.check_expiry(claims, now)
         self.check_not_before(claims, now)
@@ -126,6 +133,7 @@ class TokenVerifier:
         self.check_audience(claims, rules)
         self.check_token_use(claims, rules)
         check_subject(claims)
+        check_jwt_id(claims)
 
     def check_expiry(self, claims: dict[str, Any], now: float) -> None:
         expires = _numeric_date(claims, "exp", required=True)
@@ -187,7 +195,14 @@ def check_subject(claims: dict[str, Any]) -> None:
         raise TokenRejected("missing_sub", "the token needs a string 'sub'")
 
 
-def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> float | None:
+def check_jwt_id(claims: dict[str, Any]) -> None:
+    # RFC 7519 section 4.1.7: a case-sensitive string. Anything keyed on it (a replay or deny list, a log
+    # search) needs it to be one, and PyJWT refuses any other type too.
+    if "jti" in claims and not isinstance(claims["jti"], str):
+        raise TokenRejected("invalid_jti", "'jti' is not a string")
+
+
+def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> int | None:
     if name not in claims:
         if required:
             raise TokenRejected(f"missing_{name}", f"the token needs '{name}'")
@@ -199,4 +214,5 @@ def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> 
     # Compare before converting: float() of a huge int raises instead of answering.
     if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= MAX_NUMERIC_DATE:
         raise TokenRejected(f"invalid_{name}", f"'{name}' is out of range")
-    return float(value)
+    # Whole seconds, as PyJWT reads them: a fractional exp never lasts longer here than it does there.
+    return int(value)
