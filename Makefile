@@ -59,8 +59,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions local tests
 
-# sam build without Docker builds each function with the runtime's own Python, found on PATH by name.
-RUNTIME_PYTHON ?= python3.12
+# sam build without Docker builds each function with the runtime's own Python, found on PATH by name: the
+# template's Runtime (python3.12...), unless RUNTIME_PYTHON=/path/to/python3.x says where it is.
+RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python[0-9.]*\).*/\1/p' template.yaml | head -1)
+RUNTIME_PYTHON ?= $(RUNTIME)
+# The functions' architecture (the template's Architecture parameter): arm64 deploys unless told otherwise.
+ARCHITECTURE ?= arm64
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
@@ -70,12 +74,14 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli>=1.130,<2"
 	touch $@
 
-## build: sam validate --lint, then sam build into .aws-sam/ without Docker (needs python3.12)
+## build: sam validate --lint, then sam build into .aws-sam/ without Docker (needs the Runtime's Python;
+## ARCHITECTURE=x86_64 builds for x86_64, then deploy with --parameter-overrides Architecture=x86_64)
 build: $(SAM_VENV)/.installed
 	@command -v $(RUNTIME_PYTHON) >/dev/null || { echo "sam build needs the functions' runtime on PATH:" \
-		"install python3.12, or run make build RUNTIME_PYTHON=/path/to/python3.12"; exit 1; }
+		"install $(RUNTIME), or run make build RUNTIME_PYTHON=/path/to/$(RUNTIME)"; exit 1; }
 	$(SAM) validate --lint
-	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" $(SAM) build
+	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" LAMBDA_ARCHITECTURE=$(ARCHITECTURE) \
+		$(SAM) build --parameter-overrides Architecture=$(ARCHITECTURE)
 
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
 ## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)

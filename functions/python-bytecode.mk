@@ -12,10 +12,14 @@
 # The including Makefile sets, before `include`:
 #   HERE            its own folder (the function's CodeUri)
 #   PYTHON_VERSION  its functions' Runtime in template.yaml, without "python" (bytecode is per version)
-#   ARCH            aarch64 for `Architectures: [arm64]`, x86_64 for x86_64
 # and may be given:
 #   RUNTIME_PYTHON  the interpreter that compiles the bytecode: it must be Python $(PYTHON_VERSION)
 #                   (from the environment too, as `sam build` runs make with its own environment)
+#   LAMBDA_ARCHITECTURE  arm64 (the default) or x86_64: the template's Architecture parameter, from the
+#                   environment too. sam build gives make no architecture (the makefile builder sets only
+#                   ARTIFACTS_DIR), so whoever sets the parameter sets this with it: `make build
+#                   ARCHITECTURE=x86_64` and `make sam-local` do, as must a plain `sam build
+#                   --parameter-overrides Architecture=x86_64` (LAMBDA_ARCHITECTURE=x86_64 sam build ...).
 #   REQUIREMENTS    the requirements file, on the command line (default: requirements.txt in $(HERE))
 #
 # A target then reads: build-MyFunction: check-runtime-python, and $(call python-bytecode-build,<sources>)
@@ -24,10 +28,13 @@
 
 RUNTIME_PYTHON ?= python$(PYTHON_VERSION)
 REQUIREMENTS := $(HERE)/requirements.txt
+LAMBDA_ARCHITECTURE ?= arm64
+# pip's name for the platform.
+ARCH := $(if $(filter x86_64,$(LAMBDA_ARCHITECTURE)),x86_64,aarch64)
 # Lambda's python3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): any of these wheels loads there.
 PLATFORMS := manylinux2014_$(ARCH) manylinux_2_28_$(ARCH) manylinux_2_34_$(ARCH)
 
-.PHONY: check-runtime-python
+.PHONY: check-runtime-python check-architecture
 
 define python-bytecode-build
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
@@ -39,7 +46,12 @@ define python-bytecode-build
 	"$(RUNTIME_PYTHON)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null
 endef
 
-check-runtime-python:
+check-architecture:
+	@case "$(LAMBDA_ARCHITECTURE)" in arm64|x86_64) ;; *) \
+		echo "error: LAMBDA_ARCHITECTURE is '$(LAMBDA_ARCHITECTURE)': arm64 or x86_64, as the template's" \
+			"Architecture parameter" >&2; exit 2;; esac
+
+check-runtime-python: check-architecture
 	@command -v "$(RUNTIME_PYTHON)" >/dev/null 2>&1 || { \
 		echo "error: $(RUNTIME_PYTHON) not found. The bytecode must be compiled by the function's runtime," >&2; \
 		echo "Python $(PYTHON_VERSION): install it, or pass RUNTIME_PYTHON=/path/to/python$(PYTHON_VERSION)." >&2; \

@@ -65,22 +65,44 @@ def test_the_build_targets_the_runtime_and_architecture_the_template_deploys(fun
     makefile = (code_uri(function) / "Makefile").read_text()
     assert f"\nbuild-{function}: check-runtime-python\n" in makefile
     assert f"PYTHON_VERSION := {deployed['Runtime'].removeprefix('python')}\n" in makefile
-    assert deployed["Architectures"] == ["arm64"]
-    assert "ARCH := aarch64\n" in makefile
+    # The architecture is the template's Architecture parameter, arm64 unless set.
+    assert deployed["Architectures"] == [{"Ref": "Architecture"}]
+    assert template()["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert template()["Parameters"]["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+
+
+def _pip_install(function: str, work: Path, **environment: str) -> str:
+    # -n prints the commands without running them: nothing is downloaded.
+    result = make_build(function, work, "-n", environment=environment)
+    assert result.returncode == 0, result.stderr
+    return next(line for line in result.stdout.splitlines() if " -m pip install " in line)
 
 
 @pytest.mark.parametrize("function", sorted(SHIPPED))
 def test_the_build_installs_the_functions_requirements_as_arm64_wheels(function: str, tmp_path: Path) -> None:
     # CI images often export these with other meanings; the build must still target the template's.
     unrelated = {"ARCH": "amd64", "PYTHON_VERSION": "3.11.9", "REQUIREMENTS": "/dev/null"}
-    # -n prints the commands without running them: nothing is downloaded.
-    result = make_build(function, tmp_path, "-n", environment=unrelated)
-    assert result.returncode == 0, result.stderr
-    install = next(line for line in result.stdout.splitlines() if " -m pip install " in line)
+    install = _pip_install(function, tmp_path, **unrelated)
     assert f'--target "{tmp_path / "artifacts"}"' in install
     assert "--python-version 3.12 --only-binary=:all:" in install
     assert "--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64" in install
     assert install.endswith(f'-r "{code_uri(function) / "requirements.txt"}"')
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_follows_the_architecture_sam_build_is_given(function: str, tmp_path: Path) -> None:
+    # sam build passes no architecture to make: `Architecture=x86_64` comes with LAMBDA_ARCHITECTURE=x86_64.
+    install = _pip_install(function, tmp_path, LAMBDA_ARCHITECTURE="x86_64", ARCH="aarch64")
+    platforms = [part for part in install.split() if part.startswith("manylinux")]
+    assert platforms == ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"]
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_refuses_an_architecture_lambda_does_not_have(function: str, tmp_path: Path) -> None:
+    result = make_build(function, tmp_path, environment={"LAMBDA_ARCHITECTURE": "amd64"})
+    assert result.returncode == 2
+    assert "error: LAMBDA_ARCHITECTURE is 'amd64': arm64 or x86_64" in result.stderr
+    assert not (tmp_path / "artifacts").exists()
 
 
 def _sources(function: str) -> set[str]:

@@ -408,10 +408,11 @@ def test_the_issuer_and_audience_have_no_default_and_a_rule_requires_an_audience
 
 
 def test_the_functions_run_a_current_python_on_arm64_with_tracing(stack: dict[str, Any]) -> None:
+    assert stack["Parameters"]["Architecture"]["Default"] == "arm64"
     for name in FUNCTIONS:
         properties = stack["Resources"][name]["Properties"]
         assert properties["Runtime"] in {"python3.12", "python3.13"}, name
-        assert properties["Architectures"] == ["arm64"], name
+        assert properties["Architectures"] == [{"Ref": "Architecture"}], name
         assert properties["TracingConfig"] == {"Mode": "Active"}, name
         assert properties["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}, name
 
