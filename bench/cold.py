@@ -21,6 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import floor
 from bench.scenario import Scenario, event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ imported = time.perf_counter()
 module.lambda_handler(json.loads(sys.argv[3]), Context())
 done = time.perf_counter()
 timings = {"import": imported - start, "total": done - start, "modules": len(sys.modules)}
+with open("/proc/self/status") as status:  # the peak of this program alone, whoever started it
+    timings["peak_kib"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print("\\nBENCH " + json.dumps(timings))
 """
 
@@ -73,10 +76,12 @@ class ColdResult:
 class ColdResults:
     python: str
     rows: list[ColdResult]
+    floor: list[floor.FloorRow]
 
     @property
-    def ratio(self) -> float:
-        return next(row.ratio for row in self.rows if row.name == OURS)
+    def ratio(self) -> float | None:
+        """Ours against its plain build (None when only the floor rows were run)."""
+        return next((row.ratio for row in self.rows if row.name == OURS), None)
 
 
 def runtime_python() -> str:
@@ -140,14 +145,17 @@ def _make_build(python: str, code_uri: Path, function: str, target: Path) -> Non
     )  # fmt: skip
 
 
-def build(python: str, token_event: dict) -> list[Artifact]:
+def build(python: str, token_event: dict, floor_only: bool = False) -> list[Artifact]:
+    """Every artifact of the cold-start rows; with `floor_only`, ours alone (for the floor rows)."""
     if BUILD_DIR.exists():
         shutil.rmtree(BUILD_DIR)
     plain, ours, naive = BUILD_DIR / "plain", BUILD_DIR / "ours", BUILD_DIR / "naive"
+    _make_build(python, AUTHORIZER, "AuthorizerFunction", ours)
+    if floor_only:
+        return [Artifact(OURS, ours, "authorizer_handler", token_event, OURS)]
     _pip_install(python, AUTHORIZER / "requirements.txt", plain)
     _copy_sources(AUTHORIZER, plain, ["authorizer_handler.py", "jwt_authorizer"])
     _copy_sources(SHARED, plain, SHARED_MODULES)
-    _make_build(python, AUTHORIZER, "AuthorizerFunction", ours)
     ours_only = shutil.ignore_patterns("authorizer_handler.py", "jwt_authorizer", *SHARED_MODULES)
     shutil.copytree(plain, naive, ignore=ours_only)
     shutil.copy2(ROOT / "bench" / "naive_authorizer.py", naive / "naive_authorizer.py")
@@ -190,11 +198,21 @@ def _build_api(python: str) -> list[Artifact]:
     return artifacts
 
 
+def _command(python: str, artifact: Artifact) -> list[str]:
+    return [python, "-s", "-c", _CHILD, str(artifact.path), artifact.module, json.dumps(artifact.event)]
+
+
+def _process_environment(environment: dict[str, str]) -> dict[str, str]:
+    """What a run sees: the authorizer's variables, and no bytecode written (the code is read-only)."""
+    return {
+        "PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **environment
+    }  # fmt: skip
+
+
 def _run_once(python: str, artifact: Artifact, environment: dict[str, str]) -> dict:
     completed = subprocess.run(
-        [python, "-s", "-c", _CHILD, str(artifact.path), artifact.module, json.dumps(artifact.event)],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
-             **environment},
+        _command(python, artifact),
+        env=_process_environment(environment),
         capture_output=True,
         text=True,
         check=False,
@@ -227,17 +245,24 @@ def _pyc_count(path: Path) -> int:
     return sum(1 for _ in path.rglob("*.pyc"))
 
 
-def measure(scenario: Scenario, runs: int = 11) -> ColdResults:
+def measure(scenario: Scenario, runs: int = 11, floor_only: bool = False) -> ColdResults:
+    """The floor rows (A, B, C), then every artifact against its plain build (unless `floor_only`)."""
     python = runtime_python()
-    artifacts = build(python, event(scenario.tokens(1)[0]))
+    token = scenario.tokens(1)[0]
+    artifacts = build(python, event(token), floor_only)
     pycs = {artifact.name: _pyc_count(artifact.path) for artifact in artifacts}
-    timings = time_artifacts(python, artifacts, scenario.environment(), runs)
+    ours = next(artifact for artifact in artifacts if artifact.name == OURS)
+    environment = _process_environment(scenario.environment())
+    floor_rows = floor.measure(
+        scenario, python, ours.path, _command(python, ours), token, environment, pairs=runs
+    )
+    timings = [] if floor_only else time_artifacts(python, artifacts, scenario.environment(), runs)
     if any(_pyc_count(artifact.path) != pycs[artifact.name] for artifact in artifacts):
         raise RuntimeError("a run wrote bytecode into an artifact: the measurement is not cold")
-    totals = {artifact.name: total for artifact, (_, total, _) in zip(artifacts, timings, strict=True)}
+    totals = {artifact.name: total for artifact, (_, total, _) in zip(artifacts, timings, strict=False)}
     rows = [
         ColdResult(artifact.name, imported, total, total / totals[artifact.baseline], modules)
-        for artifact, (imported, total, modules) in zip(artifacts, timings, strict=True)
+        for artifact, (imported, total, modules) in zip(artifacts, timings, strict=False)
     ]
     version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.strip()
-    return ColdResults(python=version, rows=rows)
+    return ColdResults(python=version, rows=rows, floor=floor_rows)

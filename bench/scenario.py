@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,16 @@ class Scenario:
 
     def stop(self) -> None:
         self.server.stop()
+
+    @contextlib.contextmanager
+    def provider_latency(self, seconds: float) -> Iterator[None]:
+        """The JWKS answers after `seconds`, as a provider across the internet does, within the block."""
+        reply = self.server.replies[self.server.jwks_path]
+        previous, reply.delay_seconds = reply.delay_seconds, seconds
+        try:
+            yield
+        finally:
+            reply.delay_seconds = previous
 
     @property
     def jwks_uri(self) -> str:
