@@ -57,7 +57,7 @@ load: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions local tests
+	$(BIN)/mypy functions local tests bench devkit
 
 # sam build without Docker builds each function with the runtime's own Python, found on PATH by name: the
 # template's Runtime (python3.12...), unless RUNTIME_PYTHON=/path/to/python3.x says where it is.

@@ -20,6 +20,7 @@ import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import floor
 from bench.scenario import Scenario, event
@@ -59,7 +60,7 @@ class Artifact:
     name: str
     path: Path
     module: str
-    event: dict
+    event: dict[str, Any]
     baseline: str  # the name of the artifact its ratio is taken against
 
 
@@ -145,7 +146,7 @@ def _make_build(python: str, code_uri: Path, function: str, target: Path) -> Non
     )  # fmt: skip
 
 
-def build(python: str, token_event: dict, floor_only: bool = False) -> list[Artifact]:
+def build(python: str, token_event: dict[str, Any], floor_only: bool = False) -> list[Artifact]:
     """Every artifact of the cold-start rows; with `floor_only`, ours alone (for the floor rows)."""
     if BUILD_DIR.exists():
         shutil.rmtree(BUILD_DIR)
@@ -209,7 +210,7 @@ def _process_environment(environment: dict[str, str]) -> dict[str, str]:
     }  # fmt: skip
 
 
-def _run_once(python: str, artifact: Artifact, environment: dict[str, str]) -> dict:
+def _run_once(python: str, artifact: Artifact, environment: dict[str, str]) -> dict[str, float]:
     completed = subprocess.run(
         _command(python, artifact),
         env=_process_environment(environment),
@@ -227,7 +228,7 @@ def _run_once(python: str, artifact: Artifact, environment: dict[str, str]) -> d
 def time_artifacts(
     python: str, artifacts: list[Artifact], environment: dict[str, str], runs: int
 ) -> list[tuple[float, float, int]]:
-    samples: list[list[dict]] = [[] for _ in artifacts]
+    samples: list[list[dict[str, float]]] = [[] for _ in artifacts]
     for _ in range(runs):
         for index, artifact in enumerate(artifacts):  # interleaved: a busy moment hits every artifact
             samples[index].append(_run_once(python, artifact, environment))
@@ -235,7 +236,7 @@ def time_artifacts(
         (
             statistics.median(s["import"] for s in runs_of) * 1e3,
             statistics.median(s["total"] for s in runs_of) * 1e3,
-            runs_of[0]["modules"],
+            int(runs_of[0]["modules"]),
         )
         for runs_of in samples
     ]

@@ -14,12 +14,12 @@ import random
 from dataclasses import dataclass
 
 from bench.scenario import event
+from devkit.clock import FakeClock
+from devkit.jwks_server import running_jwks_server
+from devkit.tokens import AUDIENCE, claims_for, jwks_of, mint, raw_token, rsa_key
 from jwt_authorizer.config import Settings
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
-from tests.support.clock import FakeClock
-from tests.support.jwks_server import running_jwks_server
-from tests.support.tokens import AUDIENCE, claims_for, jwks_of, mint, raw_token, rsa_key
 
 CACHE_SECONDS = 600
 COOLDOWN_SECONDS = 30

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import cold as cold_module
+from bench.jwks_traffic import TrafficResult
+from bench.warm import WarmResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "performance.md"
@@ -21,9 +23,9 @@ COLD_START_TARGET = 0.5  # x the same authorizer built by a plain `sam build`
 
 @dataclass
 class Results:
-    warm: list = field(default_factory=list)  # list[warm.WarmResult]
-    cold: object = None  # cold.ColdResults
-    jwks: list = field(default_factory=list)  # list[jwks_traffic.TrafficResult]
+    warm: list[WarmResult] = field(default_factory=list)
+    cold: cold_module.ColdResults | None = None
+    jwks: list[TrafficResult] = field(default_factory=list)
     checks: list[tuple[str, bool]] = field(default_factory=list)
 
     def targets_met(self) -> bool:
@@ -113,13 +115,13 @@ def table(results: Results) -> str:
             "| Artifact | import ms | import + first call ms | x its plain build | modules loaded | Target |",
             "|---|---:|---:|---:|---:|---|",
         ]
-        for row in cold.rows:
+        for entry in cold.rows:
             target = ""
-            if row.name == cold_module.OURS:
-                target = f"≤ {COLD_START_TARGET}x ({_tick(row.ratio <= COLD_START_TARGET)})"
+            if entry.name == cold_module.OURS:
+                target = f"≤ {COLD_START_TARGET}x ({_tick(entry.ratio <= COLD_START_TARGET)})"
             lines.append(
-                f"| {row.name} | {row.import_ms:.0f} | {row.total_ms:.0f} | {row.ratio:.2f} "
-                f"| {row.modules} | {target} |"
+                f"| {entry.name} | {entry.import_ms:.0f} | {entry.total_ms:.0f} | {entry.ratio:.2f} "
+                f"| {entry.modules} | {target} |"
             )
         lines.append("")
     if results.jwks:
@@ -129,10 +131,10 @@ def table(results: Results) -> str:
             "| Scenario | requests | JWKS fetches | allowed | Target |",
             "|---|---:|---:|---:|---|",
         ]
-        for row in results.jwks:
+        for traffic in results.jwks:
             lines.append(
-                f"| {row.name} | {row.requests} | {row.fetches} | {row.allowed_fetches} "
-                f"| {'' if row.name.startswith('naive') else _tick(row.met)} |"
+                f"| {traffic.name} | {traffic.requests} | {traffic.fetches} | {traffic.allowed_fetches} "
+                f"| {'' if traffic.name.startswith('naive') else _tick(traffic.met)} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.jwks_server import JwksServer
-from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
+from devkit.jwks_server import JwksServer
+from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod"

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.clock import FakeClock
-from tests.support.jwks_server import JwksServer, running_jwks_server
-from tests.support.tokens import SigningKey, ec_key, ed25519_key, rsa_key
+from devkit.clock import FakeClock
+from devkit.jwks_server import JwksServer, running_jwks_server
+from devkit.tokens import SigningKey, ec_key, ed25519_key, rsa_key
 
 
 @pytest.fixture(scope="session")

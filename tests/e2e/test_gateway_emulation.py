@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.clock import FakeClock
 from local.gateway import Gateway, GatewayServer
 from local.lambdas import LambdaFunction
 from local.template import ApiSpec, load_api
-from tests.support.clock import FakeClock
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
 STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:local0api1/test"

@@ -14,9 +14,9 @@ import jwt
 import pytest
 import requests
 
+from devkit.clock import FakeClock
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
-from tests.support.clock import FakeClock
 
 
 class ProviderClock:

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from devkit.tokens import SigningKey, mint
 from jwt_authorizer.config import Settings, is_cognito_issuer
 from messages_api.identity import Caller
 from route_table import RouteTable
 from tests.integration.test_template import environment, holds, resolve, translate
 from tests.support.providers import NOW, STAGE, authorize, rejection, service_with_keys
-from tests.support.tokens import SigningKey, mint
 
 SELF_CONTAINED = {"IssuerUrl": "", "Audience": ""}
 OWN_PROVIDER = {"IssuerUrl": "https://dev-123456.okta.com/oauth2/default", "Audience": "api://default"}

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.jwks_server import JwksServer
-from tests.support.tokens import SigningKey, claims_for, jwks_of, mint
+from devkit.jwks_server import JwksServer
+from devkit.tokens import SigningKey, claims_for, jwks_of, mint
 
 ROOT = Path(__file__).resolve().parents[2]
 #: As `make explain` sets it.

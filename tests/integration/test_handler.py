@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from devkit.jwks_server import JwksServer, Reply
+from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 from jwt_authorizer.errors import ConfigurationError
 from jwt_authorizer.service import AuthorizerUnavailableError
-from tests.support.jwks_server import JwksServer, Reply
-from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from devkit.clock import FakeClock
+from devkit.jwks_server import JwksServer, Reply
+from devkit.tokens import SigningKey, jwks_of
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError, TokenRejected, VerificationUnavailable
 from jwt_authorizer.jwks import HttpJsonFetcher, JwksCache, JwksLoader
 from jwt_authorizer.keys import parse_jwks
-from tests.support.clock import FakeClock
-from tests.support.jwks_server import JwksServer, Reply
-from tests.support.tokens import SigningKey, jwks_of
 
 ALGORITHMS = frozenset({"RS256"})
 

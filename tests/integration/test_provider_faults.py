@@ -15,6 +15,8 @@ from types import ModuleType
 
 import pytest
 
+from devkit.jwks_server import JwksServer, Reply
+from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 from tests.support.harness import (
     LogWatch,
     Outcome,
@@ -25,8 +27,6 @@ from tests.support.harness import (
     token_event,
     watching_logs,
 )
-from tests.support.jwks_server import JwksServer, Reply
-from tests.support.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 
 TTL, COOLDOWN, MAX_STALE = 60, 30, 600
 SETTINGS = {

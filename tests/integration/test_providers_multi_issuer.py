@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from devkit.jwks_server import JwksServer, running_jwks_server
+from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 from jwt_authorizer.config import Settings
 from jwt_authorizer.service import AuthorizerService
-from tests.support.jwks_server import JwksServer, running_jwks_server
 from tests.support.providers import QuietTelemetry, authorize, rejection
-from tests.support.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 
 SHARED_KID = "signing-key-1"  # both providers happen to name their key the same
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from devkit.jwks_server import JwksServer, Reply
+from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import ConfigurationError
 from jwt_authorizer.service import AuthorizerUnavailableError
-from tests.support.jwks_server import JwksServer, Reply
-from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 # The method ARN `sam local start-api` builds: fixed account and API id, the template's stage.

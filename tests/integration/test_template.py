@@ -22,6 +22,8 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
+from devkit.jwks_server import JwksServer
+from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
 from jwt_authorizer.compact import bearer_token
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
@@ -29,8 +31,6 @@ from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
 from route_table import Route, RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
-from tests.support.jwks_server import JwksServer
-from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import get_default_algorithms
 
+from devkit.tokens import AUDIENCE, REMOVE, SigningKey, b64url, b64url_json, claims_for, respellings
 from tests.support.harness import STAGE, token_event
-from tests.support.tokens import AUDIENCE, REMOVE, SigningKey, b64url, b64url_json, claims_for, respellings
 
 #: Where an attacker's header points for keys; the provider stand-in counts hits there (there must be none).
 ATTACKER_JWKS_PATH = "/attacker/jwks.json"

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devkit.tokens import b64url, b64url_json, raw_token, respellings
 from jwt_authorizer.compact import MAX_AUTHORIZATION_LENGTH, bearer_token, decode_unverified
 from jwt_authorizer.errors import TokenRejected
-from tests.support.tokens import b64url, b64url_json, raw_token, respellings
 
 TOKEN = raw_token({"alg": "RS256", "kid": "k"}, {"sub": "s"})
 

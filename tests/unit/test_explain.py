@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
 from jwt_authorizer.config import Settings
 from jwt_authorizer.explain import HINTS, Explanation, explain, main
 from jwt_authorizer.service import AuthorizerService
@@ -24,7 +25,6 @@ from tests.support.providers import (
     provider_documents,
     rejection,
 )
-from tests.support.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
 
 ROUTES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 ENV = {

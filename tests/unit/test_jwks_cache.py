@@ -4,11 +4,11 @@ import threading
 
 import pytest
 
+from devkit.clock import FakeClock
+from devkit.tokens import SigningKey, jwks_of
 from jwt_authorizer.errors import JwksFetchError, TokenRejected, VerificationUnavailable
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import ParsedJwks, parse_jwks
-from tests.support.clock import FakeClock
-from tests.support.tokens import SigningKey, jwks_of
 
 ISSUER = "https://issuer.example.com"
 TTL, COOLDOWN, MAX_STALE = 600, 30, 3600

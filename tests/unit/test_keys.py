@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from devkit.tokens import SigningKey, ec_key, jwks_of, rsa_key
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.keys import parse_jwk, parse_jwks
-from tests.support.tokens import SigningKey, ec_key, jwks_of, rsa_key
 
 ALL = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 

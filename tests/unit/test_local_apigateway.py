@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devkit.clock import FakeClock
 from local.apigateway import (
     AuthorizerCache,
     AuthorizerConfigurationError,
@@ -20,7 +21,6 @@ from local.apigateway import (
     method_arn,
     render_template,
 )
-from tests.support.clock import FakeClock
 
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:api1/dev"
 GET_MESSAGES = f"{STAGE}/GET/messages"

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
+from devkit.clock import FakeClock
 from local.provider import (
     ConfigError,
     KeyStore,
@@ -17,7 +18,6 @@ from local.provider import (
     TokenIssuer,
 )
 from local.stack import StackOptions
-from tests.support.clock import FakeClock
 
 ISSUER = "http://127.0.0.1:3001"
 FORM = "application/x-www-form-urlencoded"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit.tokens import REMOVE, SigningKey, mint
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from messages_api.errors import InsufficientScope
@@ -41,7 +42,6 @@ from tests.support.providers import (
     service_with_keys,
     spring_claims,
 )
-from tests.support.tokens import REMOVE, SigningKey, mint
 
 ROUTES = {
     "GET /messages": ["messages:read"],

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from devkit.clock import FakeClock
+from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.jwks import JwksCache
@@ -16,8 +18,6 @@ from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
 from jwt_authorizer.verify import VerifiedToken
-from tests.support.clock import FakeClock
-from tests.support.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 
 ISSUER = "https://issuer.example.com/"
 NOW = 1_800_000_000.0

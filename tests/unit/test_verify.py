@@ -7,13 +7,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.jwks import JwksCache
-from jwt_authorizer.keys import parse_jwks
-from jwt_authorizer.verify import TokenVerifier
-from tests.support.clock import FakeClock
-from tests.support.tokens import (
+from devkit.clock import FakeClock
+from devkit.tokens import (
     AUDIENCE,
     REMOVE,
     SigningKey,
@@ -25,6 +20,11 @@ from tests.support.tokens import (
     sign_raw,
     split,
 )
+from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import TokenRejected
+from jwt_authorizer.jwks import JwksCache
+from jwt_authorizer.keys import parse_jwks
+from jwt_authorizer.verify import TokenVerifier
 
 ISSUER = "https://issuer.example.com/"
 NOW = 1_800_000_000.0
