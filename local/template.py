@@ -4,6 +4,10 @@ The translator turns the SAM template into the CloudFormation `sam deploy` would
 OpenAPI body (routes, authorizers, gateway responses) and each function with Globals merged in. The
 intrinsic functions left in it (Ref, Fn::Sub, Fn::GetAtt, Fn::If...) are resolved here from the
 parameters, so each function's environment is what Lambda would give it.
+
+A nested application (`AWS::Serverless::Application` with a local `Location`, as the authorizer
+component is included) is read the same way, with the parameters its parent passes; its functions join
+the parent's, named `<Application>.<Function>`, and `!GetAtt <Application>.Outputs.<Name>` is its output.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from local.apigateway import ACCOUNT_ID, API_ID, REGION, GatewayResponse
 
 STACK_NAME = "local"
+#: Nested applications inside nested applications, at most (a template that includes itself stops here).
+_MAX_NESTING = 4
 _FUNCTION_NAME = re.compile(r"functions/arn:aws:lambda:[^:]+:\d+:function:([^/:]+)(?::[^/]*)?/invocations$")
 _NO_VALUE = object()
 
@@ -81,32 +87,8 @@ def load_api(
     template_path: Path, overrides: Mapping[str, str] | None = None, api_logical_id: str | None = None
 ) -> ApiSpec:
     """Read, translate and resolve `template_path`; the REST API named `api_logical_id` (or the only one)."""
-    from samtranslator.yaml_helper import yaml_parse
-
-    try:
-        text = template_path.read_text()
-    except OSError as error:
-        raise TemplateError(f"cannot read {template_path}: {error}") from None
-    try:
-        template = yaml_parse(text)
-    except Exception as error:  # PyYAML's parser and scanner errors
-        raise TemplateError(f"cannot read {template_path}: {error}") from None
-    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
-        raise TemplateError(f"{template_path} has no Resources")
-    parameters = _parameter_values(template, overrides or {})
-    code_dirs = _take_code_uris(template, template_path.parent)
-    translated = _translate(template, parameters)
-    resolver = _Resolver(translated, parameters)
-    resources = {
-        name: resolver.resolve(resource)
-        for name, resource in translated["Resources"].items()
-        if resolver.condition_holds(resource.get("Condition"))
-    }
-    functions = {
-        name: _function_spec(name, resource["Properties"], code_dirs[name])
-        for name, resource in resources.items()
-        if resource["Type"] == "AWS::Lambda::Function" and name in code_dirs
-    }
+    stack = _load_stack(template_path, overrides or {})
+    resources, functions = stack.resources, stack.functions
     api_name = _choose_api(resources, api_logical_id)
     body = resources[api_name]["Properties"].get("Body")
     if not isinstance(body, dict):
@@ -125,14 +107,99 @@ def load_api(
         authorizers=authorizers,
         gateway_responses=responses,
         functions=functions,
-        parameters={name: str(value) for name, value in parameters.items() if "::" not in name},
+        parameters={name: str(value) for name, value in stack.parameters.items() if "::" not in name},
     )
+
+
+@dataclass(frozen=True)
+class _Stack:
+    resources: dict[str, Any]  # resolved, those whose condition holds
+    functions: dict[str, FunctionSpec]  # its own and its nested applications'
+    outputs: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str = "") -> _Stack:
+    """One template, its nested applications first; `prefix` names what a nested one creates."""
+    template = _read_template(template_path)
+    stack_name = f"{STACK_NAME}-{prefix.rstrip('.').replace('.', '-')}" if prefix else STACK_NAME
+    parameters = _parameter_values(template, overrides, stack_name)
+    code_dirs = _take_code_uris(template, template_path.parent)
+    nested_templates = _nested_application_templates(template, template_path.parent, prefix)
+    translated = _translate(template, parameters)
+    nested: dict[str, _Stack] = {}
+    resolver = _Resolver(translated, parameters, prefix, nested)
+    functions: dict[str, FunctionSpec] = {}
+    for name, child_template in nested_templates.items():
+        resource = translated["Resources"][name]
+        if not resolver.condition_holds(resource.get("Condition")):
+            continue
+        passed = resolver.resolve(resource.get("Properties", {}).get("Parameters") or {})
+        child = _load_stack(
+            child_template, {key: _env_text(value) for key, value in passed.items()}, f"{prefix}{name}."
+        )
+        nested[name] = child
+        functions |= child.functions
+    resources = {
+        name: resolver.resolve(resource)
+        for name, resource in translated["Resources"].items()
+        if resolver.condition_holds(resource.get("Condition"))
+    }
+    functions |= {
+        prefix + name: _function_spec(prefix + name, resource["Properties"], code_dirs[name])
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Function" and name in code_dirs
+    }
+    outputs = {
+        name: resolver.resolve(output.get("Value"))
+        for name, output in (translated.get("Outputs") or {}).items()
+        if resolver.condition_holds(output.get("Condition"))
+    }
+    return _Stack(resources, functions, outputs, parameters)
+
+
+def _read_template(template_path: Path) -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    try:
+        text = template_path.read_text()
+    except OSError as error:
+        raise TemplateError(f"cannot read {template_path}: {error}") from None
+    try:
+        template = yaml_parse(text)
+    except Exception as error:  # PyYAML's parser and scanner errors
+        raise TemplateError(f"cannot read {template_path}: {error}") from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise TemplateError(f"{template_path} has no Resources")
+    return template
+
+
+def _nested_application_templates(template: dict[str, Any], base: Path, prefix: str) -> dict[str, Path]:
+    """The child template of each nested application; only a local Location can run here."""
+    children = {}
+    for name, resource in template["Resources"].items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Application":
+            continue
+        location = (resource.get("Properties") or {}).get("Location")
+        if not isinstance(location, str) or location.startswith(("s3://", "https://", "http://")):
+            raise TemplateError(
+                f"{prefix}{name}: only a nested application whose Location is a local template runs here"
+            )
+        if prefix.count(".") >= _MAX_NESTING:
+            raise TemplateError(f"{prefix}{name}: nested applications more than {_MAX_NESTING} deep")
+        path = (base / location).resolve()
+        if not path.is_file():
+            raise TemplateError(f"{prefix}{name}: Location {location!r} is not a file next to the template")
+        children[name] = path
+    return children
 
 
 # Translation -----------------------------------------------------------------------------------------
 
 
-def _parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
+def _parameter_values(
+    template: dict[str, Any], overrides: Mapping[str, str], stack_name: str = STACK_NAME
+) -> dict[str, Any]:
     declared = template.get("Parameters") or {}
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
@@ -148,8 +215,8 @@ def _parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) ->
         "AWS::Region": REGION,
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::Partition": "aws",
-        "AWS::StackName": STACK_NAME,
-        "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
+        "AWS::StackName": stack_name,
+        "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/local",
         "AWS::URLSuffix": "amazonaws.com",
     }
     return values
@@ -197,10 +264,18 @@ def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str
 
 
 class _Resolver:
-    def __init__(self, template: dict[str, Any], parameters: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        parameters: dict[str, Any],
+        prefix: str = "",
+        nested: Mapping[str, _Stack] | None = None,
+    ) -> None:
         self._parameters = parameters
         self._resources = template.get("Resources", {})
         self._conditions = template.get("Conditions") or {}
+        self._prefix = prefix  # what a resource's name starts with in a nested application
+        self._nested = nested if nested is not None else {}
 
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -222,7 +297,8 @@ class _Resolver:
             value = self._parameters[name]
             return ",".join(map(str, value)) if isinstance(value, list) else value
         if name in self._resources:
-            return API_ID if self._resources[name].get("Type") == "AWS::ApiGateway::RestApi" else name
+            kind = self._resources[name].get("Type")
+            return API_ID if kind == "AWS::ApiGateway::RestApi" else self._prefix + name
         raise TemplateError(f"Ref to unknown name {name!r}")
 
     def get_att(self, value: Any) -> Any:
@@ -230,7 +306,13 @@ class _Resolver:
         kind = self._resources.get(name, {}).get("Type")
         if kind == "AWS::Lambda::Function" and attribute == "Arn":
             # Named by logical id, so an integration or authorizer URI leads back to the function.
-            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self._prefix}{name}"
+        if kind == "AWS::CloudFormation::Stack" and attribute.startswith("Outputs."):
+            output = attribute.removeprefix("Outputs.")
+            outputs = self._nested[name].outputs if name in self._nested else {}
+            if output not in outputs:
+                raise TemplateError(f"{self._prefix}{name} has no output {output!r} here")
+            return outputs[output]
         if kind == "AWS::IAM::Role" and attribute == "Arn":
             return f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
         if kind == "AWS::ApiGateway::RestApi" and attribute == "RootResourceId":

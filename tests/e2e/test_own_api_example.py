@@ -1,0 +1,136 @@
+"""examples/own-api behind the local gateway: its routes, authorized by the component's authorizer (a
+nested application the gateway reads as sam deploy would create it), with tokens from the local provider."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.stack import LocalStack, StackOptions
+from local.template import AuthorizerSpec, RouteSpec
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
+VALIDATION_EXPRESSION = r"^[Bb][Ee][Aa][Rr][Ee][Rr] [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$"
+
+
+@dataclass
+class Example:
+    stack: LocalStack
+    api: str
+    provider: str
+
+    def token(self, client: str, scope: str) -> str:
+        response = requests.post(
+            f"{self.provider}/oauth2/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=(client, f"{client}-secret"),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def call(self, method: str, path: str, token: str | None = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return requests.request(method, f"{self.api}{path}", headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
+    work = tmp_path_factory.mktemp("own-api")
+    provider_config = work / "provider.json"
+    provider_config.write_text(
+        json.dumps(
+            {
+                "audience": "api://orders",
+                "scopes": ["orders:read", "orders:write"],
+                "clients": {
+                    "clerk": {"secret": "clerk-secret", "scopes": ["orders:read", "orders:write"]},
+                    "viewer": {"secret": "viewer-secret", "scopes": ["orders:read"]},
+                },
+            }
+        )
+    )
+    options = StackOptions(
+        template=EXAMPLE,
+        api_port=0,
+        provider_port=0,
+        provider_config=provider_config,
+        key_file=work / "provider-keys.json",
+    )
+    stack = LocalStack(options, log=lambda line: None)
+    stack.start()
+    assert stack.provider_url is not None
+    try:
+        yield Example(stack, stack.api_url, stack.provider_url)
+    finally:
+        stack.stop()
+
+
+def test_the_gateway_runs_the_components_authorizer_for_the_examples_routes(example: Example) -> None:
+    api = example.stack.api
+
+    assert set(api.routes) == {
+        RouteSpec("GET", "/orders", "OrdersFunction", "JwtAuthorizer"),
+        RouteSpec("POST", "/orders", "OrdersFunction", "JwtAuthorizer"),
+        RouteSpec("GET", "/health", "OrdersFunction", None),
+    }
+    assert api.authorizers == {
+        "JwtAuthorizer": AuthorizerSpec(
+            "JwtAuthorizer", "JwtAuthorizer.AuthorizerFunction", "Authorization", VALIDATION_EXPRESSION, 300
+        )
+    }
+    authorizer = api.functions["JwtAuthorizer.AuthorizerFunction"]
+    assert authorizer.code_dir == EXAMPLE.parents[2] / "functions" / "authorizer"
+    # The parameters the example passes the component, as its function's environment.
+    assert {name: authorizer.environment[name] for name in ("ISSUER", "AUDIENCE", "ROUTE_SCOPES")} == {
+        "ISSUER": example.provider,
+        "AUDIENCE": "api://orders",
+        "ROUTE_SCOPES": '{"GET /orders": ["orders:read"], "POST /orders": ["orders:write"]}',
+    }
+
+
+def test_the_open_route_needs_no_token(example: Example) -> None:
+    response = example.call("GET", "/health")
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_without_a_token_the_examples_gateway_response_answers_401(example: Example) -> None:
+    response = example.call("GET", "/orders")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
+
+
+def test_a_forged_token_is_refused_by_the_authorizer_with_401(example: Example) -> None:
+    token = example.token("viewer", "orders:read")
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+
+    assert example.call("GET", "/orders", forged).status_code == 401
+
+
+def test_a_token_with_the_routes_scope_reaches_the_examples_function(example: Example) -> None:
+    response = example.call("GET", "/orders", example.token("viewer", "orders:read"))
+
+    assert (response.status_code, response.json()) == (200, {"orders": [], "caller": "viewer"})
+
+
+def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_example_passed(
+    example: Example,
+) -> None:
+    reader = example.token("viewer", "orders:read")
+    writer = example.token("clerk", "orders:read orders:write")
+
+    denied = example.call("POST", "/orders", reader)
+    created = example.call("POST", "/orders", writer)
+
+    assert denied.status_code == 403
+    assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
+    assert (created.status_code, created.json()) == (201, {"created": True, "by": "clerk"})
