@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,7 +33,21 @@ API = ROOT / "functions" / "api"
 SHARED = ROOT / "functions" / "shared"
 # What the functions' builds copy from functions/shared (a plain sam build would need them too).
 SHARED_MODULES = ["route_table.py"]
-RUNTIME_VERSION = "3.12"  # the template's Runtime
+
+
+def _template_runtime() -> str:
+    """The functions' Runtime in template.yaml, without "python" (e.g. "3.12")."""
+    found = re.search(
+        r"^\s*Runtime:\s*python(3\.\d+)\s*$", (ROOT / "template.yaml").read_text(), re.MULTILINE
+    )
+    if found is None:
+        raise SystemExit("template.yaml names no python3.x Runtime")
+    return found.group(1)
+
+
+RUNTIME_VERSION = _template_runtime()
+#: The other Python runtime Lambda offers with SnapStart, timed against the template's (docs say which won).
+OTHER_RUNTIME_VERSION = {"3.12": "3.13", "3.13": "3.12"}.get(RUNTIME_VERSION)
 
 _CHILD = """
 import importlib, json, sys, time
@@ -78,6 +93,8 @@ class ColdResults:
     python: str
     rows: list[ColdResult]
     floor: list[floor.FloorRow]
+    #: Ours on the other Python runtime against ours on the template's, when that Python is here.
+    runtime: list[floor.FloorRow]
 
     @property
     def ratio(self) -> float | None:
@@ -85,24 +102,33 @@ class ColdResults:
         return next((row.ratio for row in self.rows if row.name == OURS), None)
 
 
-def runtime_python() -> str:
-    """The runtime's Python: $RUNTIME_PYTHON, python3.12 on PATH, or pyenv's; fail clearly without it."""
-    name = f"python{RUNTIME_VERSION}"
-    candidates = [os.environ.get("RUNTIME_PYTHON"), shutil.which(name)]
+def runtime_python(version: str = RUNTIME_VERSION) -> str:
+    """The runtime's Python: $RUNTIME_PYTHON, python3.x on PATH, or pyenv's; fail clearly without it."""
+    found = find_python(version, os.environ.get("RUNTIME_PYTHON") if version == RUNTIME_VERSION else None)
+    if found is None:
+        name = f"python{version}"
+        raise SystemExit(
+            f"{name} (the functions' runtime) is needed to build and time the artifacts; "
+            f"install it, or set RUNTIME_PYTHON=/path/to/{name}"
+        )
+    return found
+
+
+def find_python(version: str, preferred: str | None = None) -> str | None:
+    """An interpreter of this Python version: `preferred`, python3.x on PATH, or pyenv's."""
+    name = f"python{version}"
+    candidates = [preferred, shutil.which(name)]
     candidates += [
-        str(p / name) for p in sorted((Path.home() / ".pyenv" / "versions").glob(f"{RUNTIME_VERSION}.*/bin"))
+        str(p / name) for p in sorted((Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin"))
     ]
     for candidate in filter(None, candidates):
         probe = subprocess.run(
             [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
-        if probe.returncode == 0 and probe.stdout.strip() == RUNTIME_VERSION:
+        if probe.returncode == 0 and probe.stdout.strip() == version:
             return candidate
-    raise SystemExit(
-        f"{name} (the functions' runtime) is needed to build and time the artifacts; "
-        f"install it, or set RUNTIME_PYTHON=/path/to/{name}"
-    )
+    return None
 
 
 def _arch() -> str:
@@ -136,12 +162,14 @@ OURS = "authorizer, BuildMethod makefile (ours)"
 NAIVE = "naive authorizer, plain sam build"
 
 
-def _make_build(python: str, code_uri: Path, function: str, target: Path) -> None:
+def _make_build(
+    python: str, code_uri: Path, function: str, target: Path, version: str = RUNTIME_VERSION
+) -> None:
     """`make build-<function>`, exactly what `sam build` runs for `BuildMethod: makefile`."""
     subprocess.run(
         [shutil.which("make") or "make", "--no-print-directory", "-s", "-C", str(code_uri),
          f"build-{function}", f"ARTIFACTS_DIR={target}", f"ARCH={_arch()}", f"RUNTIME_PYTHON={python}",
-         f"PYTHON_VERSION={RUNTIME_VERSION}"],
+         f"PYTHON_VERSION={version}"],
         check=True,
     )  # fmt: skip
 
@@ -257,6 +285,7 @@ def measure(scenario: Scenario, runs: int = 11, floor_only: bool = False) -> Col
     floor_rows = floor.measure(
         scenario, python, ours.path, _command(python, ours), token, environment, pairs=runs
     )
+    runtime_rows = _compare_runtimes(scenario, python, ours, token, environment, runs)
     timings = [] if floor_only else time_artifacts(python, artifacts, scenario.environment(), runs)
     if any(_pyc_count(artifact.path) != pycs[artifact.name] for artifact in artifacts):
         raise RuntimeError("a run wrote bytecode into an artifact: the measurement is not cold")
@@ -266,4 +295,24 @@ def measure(scenario: Scenario, runs: int = 11, floor_only: bool = False) -> Col
         for artifact, (imported, total, modules) in zip(artifacts, timings, strict=False)
     ]
     version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.strip()
-    return ColdResults(python=version, rows=rows, floor=floor_rows)
+    return ColdResults(python=version, rows=rows, floor=floor_rows, runtime=runtime_rows)
+
+
+def _compare_runtimes(
+    scenario: Scenario, python: str, ours: Artifact, token: str, environment: dict[str, str], runs: int
+) -> list[floor.FloorRow]:
+    """Ours built for and run on the other runtime, in turns with ours on the template's."""
+    other_version = OTHER_RUNTIME_VERSION
+    other_python = find_python(other_version) if other_version else None
+    if other_version is None or other_python is None:
+        return []
+    other = Artifact(f"ours on python{other_version}", BUILD_DIR / f"ours-{other_version}", ours.module,
+                     ours.event, ours.name)  # fmt: skip
+    _make_build(other_python, AUTHORIZER, "AuthorizerFunction", other.path, other_version)
+    return floor.compare_runtimes(
+        scenario,
+        (f"python{other_version}", _command(other_python, other)),
+        (f"python{RUNTIME_VERSION}", _command(python, ours)),
+        environment,
+        pairs=runs,
+    )

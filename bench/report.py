@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import cold as cold_module
+from bench import floor as floor_module
 from bench.jwks_traffic import TrafficResult
 from bench.warm import WarmResult
 
@@ -47,7 +48,11 @@ class Results:
                     )
                 )
         if self.cold is not None:
-            checks.extend((f"{row.name} ≤ {row.target:.2f}x floor", row.met) for row in self.cold.floor)
+            checks.extend(
+                (f"{row.name} ≤ {row.target:.2f}x floor", row.met)
+                for row in self.cold.floor
+                if row.target is not None
+            )
             if self.cold.ratio is not None:
                 met = self.cold.ratio <= COLD_START_TARGET
                 checks.append((f"cold start ≤ {COLD_START_TARGET}x plain sam build", met))
@@ -73,6 +78,14 @@ def _machine() -> str:
 
 def _tick(met: bool) -> str:
     return "met" if met else "**missed**"
+
+
+def _pair_row(row: floor_module.FloorRow) -> str:
+    target = "" if row.target is None else f"≤ {row.target:.2f}x ({_tick(row.met)})"
+    return (
+        f"| {row.name} | {row.floor:.0f} {row.unit} | {row.ours:.0f} {row.unit} | {row.ratio:.2f} "
+        f"| {row.low:.2f} to {row.high:.2f} | {target} |"
+    )
 
 
 def table(results: Results) -> str:
@@ -101,11 +114,17 @@ def table(results: Results) -> str:
             "|---|---:|---:|---:|---:|---|",
         ]
         for floor_row in cold.floor:
-            lines.append(
-                f"| {floor_row.name} | {floor_row.floor:.0f} {floor_row.unit} | {floor_row.ours:.0f} "
-                f"{floor_row.unit} | {floor_row.ratio:.2f} | {floor_row.low:.2f} to {floor_row.high:.2f} "
-                f"| ≤ {floor_row.target:.2f}x ({_tick(floor_row.met)}) |"
-            )
+            lines.append(_pair_row(floor_row))
+        lines.append("")
+    if results.cold is not None and results.cold.runtime:
+        lines += [
+            "### Runtime: the same artifact built for each Python runtime, whole fresh processes, in turns",
+            "",
+            "| Comparison | the template's runtime | the other | x (median of pairs) "
+            "| pair ratios (min to max) | |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        lines += [_pair_row(row) for row in results.cold.runtime]
         lines.append("")
     if results.cold is not None and results.cold.rows:
         cold = results.cold
