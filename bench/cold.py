@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import floor
+from bench import floor as floor_module
 from bench.scenario import Scenario, event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +92,9 @@ class ColdResult:
 class ColdResults:
     python: str
     rows: list[ColdResult]
-    floor: list[floor.FloorRow]
+    floor: list[floor_module.FloorRow]
     #: Ours on the other Python runtime against ours on the template's, when that Python is here.
-    runtime: list[floor.FloorRow]
+    runtime: list[floor_module.FloorRow]
 
     @property
     def ratio(self) -> float | None:
@@ -282,7 +282,7 @@ def measure(scenario: Scenario, runs: int = 11, floor_only: bool = False) -> Col
     pycs = {artifact.name: _pyc_count(artifact.path) for artifact in artifacts}
     ours = next(artifact for artifact in artifacts if artifact.name == OURS)
     environment = _process_environment(scenario.environment())
-    floor_rows = floor.measure(
+    floor_rows = floor_module.measure(
         scenario, python, ours.path, _command(python, ours), token, environment, pairs=runs
     )
     runtime_rows = _compare_runtimes(scenario, python, ours, token, environment, runs)
@@ -300,7 +300,7 @@ def measure(scenario: Scenario, runs: int = 11, floor_only: bool = False) -> Col
 
 def _compare_runtimes(
     scenario: Scenario, python: str, ours: Artifact, token: str, environment: dict[str, str], runs: int
-) -> list[floor.FloorRow]:
+) -> list[floor_module.FloorRow]:
     """Ours built for and run on the other runtime, in turns with ours on the template's."""
     other_version = OTHER_RUNTIME_VERSION
     other_python = find_python(other_version) if other_version else None
@@ -309,7 +309,7 @@ def _compare_runtimes(
     other = Artifact(f"ours on python{other_version}", BUILD_DIR / f"ours-{other_version}", ours.module,
                      ours.event, ours.name)  # fmt: skip
     _make_build(other_python, AUTHORIZER, "AuthorizerFunction", other.path, other_version)
-    return floor.compare_runtimes(
+    return floor_module.compare_runtimes(
         scenario,
         (f"python{other_version}", _command(other_python, other)),
         (f"python{RUNTIME_VERSION}", _command(python, ours)),
