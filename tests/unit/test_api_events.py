@@ -10,7 +10,7 @@ import pytest
 import protected_api
 import public_api
 from jwt_authorizer.compact import bearer_token, decode_unverified
-from jwt_authorizer.policy import MethodArn
+from jwt_authorizer.method_arn import MethodArn
 from route_table import RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, FakeLambdaContext, load_event
 

@@ -1,17 +1,14 @@
+"""API Gateway's answer: one stage-wide policy, and the claims flattened into the context."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.policy import (
-    MAX_CONTEXT_CHARS,
-    MethodArn,
-    build_context,
-    build_policy,
-    scopes_of,
-)
+from jwt_authorizer.method_arn import MethodArn
+from jwt_authorizer.policy import MAX_CONTEXT_CHARS, build_context, build_policy
+from jwt_authorizer.scopes import scopes_of
 from route_table import Route, RouteTable
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/messages"
@@ -20,69 +17,6 @@ ROUTES = RouteTable.parse(
     '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"],'
     ' "DELETE /messages/{id}": ["messages:write", "messages:admin"], "* /admin/{proxy+}": ["admin"]}'
 )
-
-
-def test_a_method_arn_is_split_into_its_parts() -> None:
-    arn = MethodArn.parse("arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1/POST/a/b/c")
-    assert arn == MethodArn("aws-cn", "cn-north-1", "123456789012", "abc", "prod-1", "POST", "a/b/c")
-    assert arn.route == "POST /a/b/c"
-    assert arn.stage_prefix == "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1"
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        None,
-        7,
-        "",
-        "arn:aws:lambda:eu-west-1:123456789012:function:x",
-        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev",
-        "arn:aws:execute-api:eu-west-1:1234:abc/dev/GET/x",
-        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev/get/x",
-        "arn:aws:execute-api:eu-west-1:123456789012:abc/dev/GET/x y",
-        "arn:aws:execute-api:eu-west-1:123456789012:a*c/dev/GET/x",
-        ARN + "/" + "x" * 2_048,
-    ],
-)
-def test_a_malformed_method_arn_is_rejected(value: object) -> None:
-    with pytest.raises(TokenRejected) as raised:
-        MethodArn.parse(value)
-    assert raised.value.reason == "malformed_event"
-
-
-@pytest.mark.parametrize(
-    ("claims", "scopes"),
-    [
-        ({"scope": "messages:read  messages:write"}, {"messages:read", "messages:write"}),
-        ({"scp": "messages:read"}, {"messages:read"}),
-        ({"scp": ["messages:read", "messages:write"]}, {"messages:read", "messages:write"}),
-        ({"scope": "a", "scp": ["b"]}, {"a", "b"}),
-        ({"scope": ["messages:read", "openid"]}, {"messages:read", "openid"}),
-        ({"scope": ["a"], "scp": "b c"}, {"a", "b", "c"}),
-        ({"scope": []}, set()),
-        ({}, set()),
-        ({"scope": ""}, set()),
-    ],
-)
-def test_scopes_come_from_scope_and_scp(claims: dict[str, Any], scopes: set[str]) -> None:
-    assert scopes_of(claims) == scopes
-
-
-@pytest.mark.parametrize(
-    "claims",
-    [
-        {"scope": ["a", 1]},
-        {"scope": 1},
-        {"scope": {"a": True}},
-        {"scp": [1]},
-        {"scp": {"a": 1}},
-        {"scp": True},
-    ],
-)
-def test_a_malformed_scope_claim_rejects_the_token(claims: dict[str, Any]) -> None:
-    with pytest.raises(TokenRejected) as raised:
-        scopes_of(claims)
-    assert raised.value.reason == "invalid_scope_claim"
 
 
 def test_a_route_requires_all_of_its_scopes_compared_as_exact_tokens() -> None:

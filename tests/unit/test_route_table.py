@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from jwt_authorizer.policy import MethodArn, build_policy
+from jwt_authorizer.method_arn import MethodArn
+from jwt_authorizer.policy import build_policy
 from local.apigateway import Decision, evaluate_policy
 from route_table import Route, RouteTable, RouteTableError, first_match, stage_resources
 

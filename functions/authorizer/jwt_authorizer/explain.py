@@ -27,7 +27,8 @@ from .config import Settings
 from .errors import ConfigurationError, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher
 from .keys import VerificationKey
-from .policy import MethodArn, granted_scopes, scopes_of
+from .method_arn import MethodArn
+from .scopes import granted_scopes, scopes_of
 from .service import AuthorizerService
 from .telemetry import Telemetry
 from .verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject

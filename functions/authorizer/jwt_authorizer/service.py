@@ -6,14 +6,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from route_table import Route, first_match
+from route_table import first_match
 
 from .compact import bearer_token
 from .config import Settings
 from .errors import TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
-from .policy import MethodArn, build_context, build_policy, granted_scopes, scopes_of
+from .method_arn import MethodArn
+from .policy import build_context, build_policy
 from .sam_cli import policy_for_this_call, refusal
+from .scopes import granted_scopes, scopes_of
 from .telemetry import Telemetry
 from .token_cache import CachedToken, VerifiedTokenCache
 from .verify import TokenVerifier, VerifiedToken
@@ -84,33 +86,21 @@ class AuthorizerService:
             raise AuthorizerUnavailableError("the token could not be checked") from None
 
     def authorize(self, event: object) -> dict[str, Any]:
-        """The authorizer result for a TOKEN event; raises TokenRejected or VerificationUnavailable."""
-        if not isinstance(event, dict):
-            raise TokenRejected("malformed_event", "the event is not an object")
-        method_arn = MethodArn.parse(event.get("methodArn"))
-        authorization = event.get("authorizationToken")
+        """The authorizer result for a TOKEN event; raises TokenRejected or VerificationUnavailable.
+
+        The pipeline, in order: read the event; find the token among those verified before, or verify it
+        and decide what it may do; count the decision for this call's route; answer with the policy.
+        """
+        method_arn, authorization = read_event(event)
         decided, key = self.token_cache.lookup(authorization)
         if decided is None:
             decided = self._decide(self._verifier.verify(bearer_token(authorization)))
             self.token_cache.put(key, decided)
-        denied = decided.denied
-        this_route_denied = False
-        if denied:
-            this_route_denied = self._note_if_this_route_denied(
-                method_arn, denied, decided.principal_id, decided.scopes
-            )
-        else:
-            self._telemetry.allowed()
-        policy = build_policy(method_arn, denied)
-        if self._sam_local:
-            policy = policy_for_this_call(policy, this_route_denied)  # it ignores Deny (sam_cli.py)
-        return {
-            "principalId": decided.principal_id,
-            "policyDocument": policy,
-            "context": dict(decided.context),  # a copy: the cached one is never handed out
-        }
+        this_route_denied = self._count(method_arn, decided)
+        return self._answer(method_arn, decided, this_route_denied)
 
     def _decide(self, verified: VerifiedToken) -> CachedToken:
+        """What a verified token may do, whatever route and stage it comes to: kept while it is valid."""
         claims = verified.claims
         # The context's scope is what the routes were checked against, so the functions behind the
         # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
@@ -125,20 +115,38 @@ class AuthorizerService:
             key_epoch=verified.key_epoch,
         )
 
-    def _note_if_this_route_denied(
-        self, method_arn: MethodArn, denied: tuple[Route, ...], subject: str, scopes: frozenset[str]
-    ) -> bool:
-        route = first_match(denied, method_arn.method, method_arn.path)
+    def _count(self, method_arn: MethodArn, decided: CachedToken) -> bool:
+        """Count the decision for the route this call is for; True when the token is denied that route."""
+        denied = decided.denied
+        route = first_match(denied, method_arn.method, method_arn.path) if denied else None
         if route is None:
             self._telemetry.allowed()
             return False
-        self._telemetry.route_denied(method_arn.route, subject, sorted(route.scopes - scopes))
+        missing = sorted(route.scopes - decided.scopes)
+        self._telemetry.route_denied(method_arn.route, decided.principal_id, missing)
         return True
+
+    def _answer(self, method_arn: MethodArn, decided: CachedToken, this_route_denied: bool) -> dict[str, Any]:
+        policy = build_policy(method_arn, decided.denied)
+        if self._sam_local:
+            policy = policy_for_this_call(policy, this_route_denied)  # it ignores Deny (sam_cli.py)
+        return {
+            "principalId": decided.principal_id,
+            "policyDocument": policy,
+            "context": dict(decided.context),  # a copy: the cached one is never handed out
+        }
 
     def reset(self) -> None:
         for cache in self.caches.values():
             cache.reset()
         self.token_cache.clear()
+
+
+def read_event(event: object) -> tuple[MethodArn, object]:
+    """The call's method ARN and its Authorization value (unread: the token parser or cache reads it)."""
+    if not isinstance(event, dict):
+        raise TokenRejected("malformed_event", "the event is not an object")
+    return MethodArn.parse(event.get("methodArn")), event.get("authorizationToken")
 
 
 def _route_of(event: object) -> str | None:

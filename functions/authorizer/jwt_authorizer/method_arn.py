@@ -1,0 +1,48 @@
+"""The `methodArn` of a TOKEN authorizer event: which API, stage, method and path the call is for."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from .errors import TokenRejected
+
+_METHOD_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_.-]+)/(?P<method>[A-Z]+|\*)/(?P<path>[^\s]*)"
+)
+
+
+@dataclass(frozen=True)
+class MethodArn:
+    partition: str
+    region: str
+    account: str
+    api_id: str
+    stage: str
+    method: str
+    path: str
+
+    @classmethod
+    def parse(cls, value: object) -> MethodArn:
+        if not isinstance(value, str) or len(value) > 2_048:
+            raise TokenRejected("malformed_event", "the methodArn is missing or not a string")
+        return _parse_method_arn(value)
+
+    @functools.cached_property
+    def stage_prefix(self) -> str:
+        return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}"
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} /{self.path}"
+
+
+@functools.lru_cache(maxsize=1_024)
+def _parse_method_arn(value: str) -> MethodArn:
+    # A warm function sees the same few ARNs again and again; a failed parse raises and is not kept.
+    match = _METHOD_ARN.fullmatch(value)
+    if match is None:
+        raise TokenRejected("malformed_event", "the methodArn is not an execute-api ARN")
+    return MethodArn(**match.groupdict())

@@ -1,0 +1,61 @@
+"""What a verified token grants: its scopes, and the values of the claims SCOPE_CLAIMS names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import TokenRejected
+
+
+def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The token's scopes: `scope` and/or `scp`, each a space-separated string or an array of strings.
+
+    RFC 8693 and RFC 9068 define `scope` as a space-separated string, but Spring Authorization Server's
+    `JwtGenerator` and ForgeRock AM issue it as a JSON array, as Okta does with `scp`.
+    """
+    scopes: set[str] = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if value is not None:
+            scopes.update(_names_in(name, value))
+    return frozenset(scopes)
+
+
+def granted_scopes(
+    claims: dict[str, Any], scopes: frozenset[str], scope_claims: tuple[str, ...]
+) -> frozenset[str]:
+    """What the routes are checked against: the scopes, plus the values of the SCOPE_CLAIMS claims.
+
+    A name is first looked up as a top-level claim (`roles`, `cognito:groups`, Auth0's namespaced
+    `https://example.com/roles`); when there is none and it has dots, it is followed as a path into
+    nested objects (Keycloak's `realm_access.roles`). A claim that is absent grants nothing.
+    """
+    if not scope_claims:
+        return scopes
+    granted = set(scopes)
+    for name in scope_claims:
+        value = claim_at(claims, name)
+        if value is not None:
+            granted.update(_names_in(name, value))
+    return frozenset(granted)
+
+
+def _names_in(claim: str, value: object) -> list[str]:
+    """The names a scope-like claim holds: a space-separated string, or an array of them."""
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise TokenRejected("invalid_scope_claim", f"'{claim[:64]}' is not a string or list of strings")
+
+
+def claim_at(claims: dict[str, Any], name: str) -> Any:
+    """The claim `name`, or the value at its dotted path into nested objects; None when absent."""
+    if name in claims or "." not in name:
+        return claims.get(name)
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
