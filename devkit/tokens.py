@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 ISSUER = "http://127.0.0.1:9/issuer"  # replaced by the JWKS server's own URL in most tests
 AUDIENCE = "api://messages"
@@ -31,7 +31,8 @@ class SigningKey:
             jwk = ECAlgorithm.to_jwk(public, as_dict=True)
         else:
             jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
-        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm, **self.jwk_extra}
+        members = {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm, **self.jwk_extra}
+        return {name: value for name, value in members.items() if value is not REMOVE}  # REMOVE: leave out
 
 
 def rsa_key(kid: str, bits: int = 2048, algorithm: str = "RS256") -> SigningKey:
@@ -42,8 +43,12 @@ def ec_key(kid: str, curve: ec.EllipticCurve | None = None, algorithm: str = "ES
     return SigningKey(kid, ec.generate_private_key(curve or ec.SECP256R1()), algorithm)
 
 
-def ed25519_key(kid: str) -> SigningKey:
-    return SigningKey(kid, ed25519.Ed25519PrivateKey.generate(), "EdDSA")
+def ed25519_key(kid: str, algorithm: str = "EdDSA") -> SigningKey:
+    return SigningKey(kid, ed25519.Ed25519PrivateKey.generate(), algorithm)
+
+
+def ed448_key(kid: str) -> SigningKey:
+    return SigningKey(kid, ed448.Ed448PrivateKey.generate(), "EdDSA")
 
 
 def jwks_of(*keys: SigningKey) -> dict[str, Any]:
@@ -77,10 +82,18 @@ REMOVE: Any = _Remove()
 _REMOVE = REMOVE
 
 
+def signer(algorithm: str) -> Algorithm:
+    """PyJWT's implementation of `algorithm`; PyJWT 2.15 knows RFC 9864's Ed25519 only as EdDSA."""
+    return get_default_algorithms()["EdDSA" if algorithm == "Ed25519" else algorithm]
+
+
 def mint(key: SigningKey, claims: dict[str, Any], algorithm: str | None = None, **header: Any) -> str:
     headers = {"kid": key.kid, "typ": "JWT", **header}
     headers = {name: value for name, value in headers.items() if value is not REMOVE}
-    return jwt.encode(claims, key.private_key, algorithm=algorithm or key.algorithm, headers=headers)
+    algorithm = algorithm or key.algorithm
+    if algorithm == "Ed25519":
+        return sign_raw(key, {"alg": algorithm, **headers}, claims, algorithm)
+    return jwt.encode(claims, key.private_key, algorithm=algorithm, headers=headers)
 
 
 def b64url(data: bytes | str) -> str:
@@ -118,9 +131,6 @@ def split(token: str) -> tuple[str, str, str]:
 
 def sign_raw(key: SigningKey, header: Any, claims: Any, algorithm: str | None = None) -> str:
     """Sign any header and claims as given, for shapes PyJWT refuses to produce (odd kid, iss, b64)."""
-    from jwt.algorithms import get_default_algorithms
-
     signing_input = f"{b64url_json(header)}.{b64url_json(claims)}"
-    implementation = get_default_algorithms()[algorithm or key.algorithm]
-    signature = implementation.sign(signing_input.encode(), key.private_key)
+    signature = signer(algorithm or key.algorithm).sign(signing_input.encode(), key.private_key)
     return f"{signing_input}.{b64url(signature)}"

@@ -6,7 +6,7 @@ import pytest
 
 from devkit.clock import FakeClock
 from devkit.jwks_server import JwksServer, running_jwks_server
-from devkit.tokens import SigningKey, ec_key, ed25519_key, rsa_key
+from devkit.tokens import SigningKey, ec_key, ed448_key, ed25519_key, rsa_key
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,11 @@ def ec_signing_key() -> SigningKey:
 @pytest.fixture(scope="session")
 def ed25519_signing_key() -> SigningKey:
     return ed25519_key("ed-1")
+
+
+@pytest.fixture(scope="session")
+def ed448_signing_key() -> SigningKey:
+    return ed448_key("ed448-1")
 
 
 @pytest.fixture

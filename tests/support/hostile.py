@@ -259,6 +259,15 @@ _case(
         [b64url_json({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": "rsa-1"}), *(b64url(b"x" * 32),) * 4]
     ),
 )
+_case(
+    "the JWS JSON serialization",
+    lambda f: json.dumps(
+        {
+            "payload": f.valid().split(".")[1],
+            "signatures": [{"protected": f.valid().split(".")[0], "signature": f.valid().split(".")[2]}],
+        }
+    ),
+)
 _case("two segments", lambda f: f.valid().rsplit(".", 1)[0])
 _case("one segment", lambda f: f.valid().split(".", 1)[0])
 _case("four segments", lambda f: f.valid() + "." + b64url(b"x" * 32))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -9,17 +10,30 @@ from devkit.tokens import SigningKey, ec_key, jwks_of, rsa_key
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.keys import parse_jwk, parse_jwks
 
-ALL = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+ALL = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
+)
 
 
 def without(jwk: dict[str, Any], *names: str) -> dict[str, Any]:
     return {name: value for name, value in jwk.items() if name not in names}
 
 
-def test_an_rsa_key_without_alg_may_verify_every_allowed_rsa_algorithm(rsa_signing_key: SigningKey) -> None:
+def test_an_rsa_key_without_alg_is_bound_to_rs256_when_several_rsa_algorithms_are_allowed(
+    rsa_signing_key: SigningKey,
+) -> None:
+    # RFC 8725bis section 3.1: one algorithm per key; RS256 is what PyJWT's PyJWK assumes too.
     key = parse_jwk(without(rsa_signing_key.public_jwk(), "alg"), ALL)
-    assert (key.kid, key.key_type) == ("rsa-1", "RSA")
-    assert key.algorithms == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    assert (key.kid, key.key_type, key.algorithms) == ("rsa-1", "RSA", frozenset({"RS256"}))
+
+
+def test_an_rsa_key_without_alg_is_skipped_when_it_would_have_several_algorithms_but_not_rs256(
+    rsa_signing_key: SigningKey,
+) -> None:
+    with pytest.raises(
+        ValueError, match=r"names no 'alg' and ALGORITHMS allows several for it \(PS256, PS384\)"
+    ):
+        parse_jwk(without(rsa_signing_key.public_jwk(), "alg"), frozenset({"PS256", "PS384"}))
 
 
 def test_the_jwk_alg_pins_the_key_to_that_algorithm(rsa_signing_key: SigningKey) -> None:
@@ -42,6 +56,43 @@ def test_an_ec_key_verifies_only_the_algorithm_of_its_curve(curve: ec.EllipticCu
 
 def test_an_ed25519_key_verifies_eddsa(ed25519_signing_key: SigningKey) -> None:
     assert parse_jwk(ed25519_signing_key.public_jwk(), ALL).algorithms == {"EdDSA"}
+
+
+@pytest.mark.parametrize(
+    ("jwk_alg", "allowed", "algorithms"),
+    [
+        # Without alg, both names of the one operation, as far as ALGORITHMS allows them
+        (None, {"EdDSA", "Ed25519"}, {"EdDSA", "Ed25519"}),
+        (None, {"Ed25519"}, {"Ed25519"}),
+        (None, {"EdDSA"}, {"EdDSA"}),
+        # A JWK alg pins the key to that name, as RFC 9864 section 5 writes it
+        ("Ed25519", {"EdDSA", "Ed25519"}, {"Ed25519"}),
+        ("EdDSA", {"EdDSA", "Ed25519"}, {"EdDSA"}),
+    ],
+)
+def test_an_ed25519_key_verifies_the_fully_specified_ed25519_too(
+    ed25519_signing_key: SigningKey, jwk_alg: str | None, allowed: set[str], algorithms: set[str]
+) -> None:
+    jwk = {**without(ed25519_signing_key.public_jwk(), "alg"), **({"alg": jwk_alg} if jwk_alg else {})}
+    assert parse_jwk(jwk, frozenset(allowed)).algorithms == algorithms
+
+
+def test_an_ec_key_whose_point_is_not_on_its_curve_is_refused(ec_signing_key: SigningKey) -> None:
+    # RFC 8725bis section 3.4: cryptographic inputs are validated (cryptography checks the point).
+    jwk = ec_signing_key.public_jwk()
+    y = int.from_bytes(base64.urlsafe_b64decode(jwk["y"] + "=="), "big")
+    off_curve = base64.urlsafe_b64encode(((y + 1) % 2**256).to_bytes(32, "big")).rstrip(b"=").decode()
+    with pytest.raises(ValueError, match="invalid EC key"):
+        parse_jwk({**jwk, "y": off_curve}, ALL)
+
+
+def test_an_ed448_key_verifies_eddsa_only(ed448_signing_key: SigningKey) -> None:
+    jwk = without(ed448_signing_key.public_jwk(), "alg")
+    assert parse_jwk(jwk, frozenset({"EdDSA", "Ed25519"})).algorithms == {"EdDSA"}
+    with pytest.raises(ValueError, match="'alg' 'Ed25519' does not fit a OKP key"):
+        parse_jwk({**jwk, "alg": "Ed25519"}, frozenset({"EdDSA", "Ed25519"}))
+    with pytest.raises(ValueError, match=r"none of its algorithms \(EdDSA\) is allowed"):
+        parse_jwk(jwk, frozenset({"Ed25519"}))
 
 
 @pytest.mark.parametrize(

@@ -78,14 +78,51 @@ def test_ec_and_eddsa_tokens_verify_when_allowed(fixture: str, request: pytest.F
     assert verifier_for(key).verify(mint(key, claims())).subject == "user-123"
 
 
-def test_ps256_verifies_with_an_rsa_key_published_without_alg(rsa_signing_key: SigningKey) -> None:
-    document = {"keys": [{k: v for k, v in rsa_signing_key.public_jwk().items() if k != "alg"}]}
-    settings = Settings.from_env({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": "RS256,PS256"})
-    cache = JwksCache(
-        lambda: parse_jwks(document, settings.algorithms), ISSUER, ttl=600, cooldown=30, max_stale=0
-    )
-    verifier = TokenVerifier(settings, {ISSUER: cache}, now=lambda: NOW)
-    assert verifier.verify(mint(rsa_signing_key, claims(), algorithm="PS256")).algorithm == "PS256"
+def test_an_rsa_key_published_without_alg_verifies_one_algorithm_only(rsa_signing_key: SigningKey) -> None:
+    no_alg = SigningKey(rsa_signing_key.kid, rsa_signing_key.private_key, "RS256", {"alg": REMOVE})
+    # PS256 alone: the key's one algorithm is PS256
+    ps256_only = verifier_for(no_alg, algorithms="PS256")
+    assert ps256_only.verify(mint(no_alg, claims(), algorithm="PS256")).algorithm == "PS256"
+    # RS256 and PS256: the key is bound to RS256 (RFC 8725bis section 3.1), as PyJWT's PyJWK binds it
+    both = verifier_for(no_alg, algorithms="RS256,PS256")
+    assert both.verify(mint(no_alg, claims())).algorithm == "RS256"
+    assert rejection(both, mint(no_alg, claims(), algorithm="PS256")) == "algorithm_mismatch"
+
+
+# RFC 9864: the fully specified Ed25519 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("jwk_alg", "algorithms", "token_alg", "reason"),
+    [
+        ("Ed25519", "Ed25519", "Ed25519", None),
+        (REMOVE, "Ed25519", "Ed25519", None),
+        (REMOVE, "EdDSA,Ed25519", "Ed25519", None),
+        (REMOVE, "EdDSA,Ed25519", "EdDSA", None),  # one operation, both names, for a key without alg
+        ("EdDSA", "EdDSA,Ed25519", "Ed25519", "algorithm_mismatch"),  # the JWK alg pins the name
+        ("Ed25519", "EdDSA,Ed25519", "EdDSA", "algorithm_mismatch"),
+        (REMOVE, "EdDSA", "Ed25519", "algorithm_not_allowed"),
+        (REMOVE, "Ed25519", "EdDSA", "algorithm_not_allowed"),
+        (REMOVE, "EdDSA,Ed25519", "Ed448", "algorithm_not_allowed"),
+    ],
+)
+def test_ed25519_is_accepted_where_configured_on_an_ed25519_key(
+    ed25519_signing_key: SigningKey, jwk_alg: Any, algorithms: str, token_alg: str, reason: str | None
+) -> None:
+    key = SigningKey(ed25519_signing_key.kid, ed25519_signing_key.private_key, "EdDSA", {"alg": jwk_alg})
+    verifier = verifier_for(key, algorithms=algorithms)
+    token = sign_raw(key, {"alg": token_alg, "kid": key.kid}, claims(), "EdDSA")
+    if reason is None:
+        assert verifier.verify(token).algorithm == token_alg
+    else:
+        assert rejection(verifier, token) == reason
+
+
+def test_ed25519_never_verifies_with_an_ed448_key(ed448_signing_key: SigningKey) -> None:
+    verifier = verifier_for(ed448_signing_key, algorithms="EdDSA,Ed25519")
+    assert verifier.verify(mint(ed448_signing_key, claims())).algorithm == "EdDSA"
+    token = sign_raw(ed448_signing_key, {"alg": "Ed25519", "kid": ed448_signing_key.kid}, claims(), "EdDSA")
+    assert rejection(verifier, token) == "algorithm_mismatch"
 
 
 # Header ------------------------------------------------------------------------------------------------

@@ -14,9 +14,16 @@ from .errors import ConfigurationError
 from .urls import url_problem
 
 #: Asymmetric JWS algorithms the authorizer can verify. Symmetric (HS*) and `none` are never accepted.
+#: Ed25519 is RFC 9864's fully specified name for EdDSA on an Ed25519 key; EdDSA (deprecated by RFC 9864
+#: but what providers still write) verifies Ed25519 and Ed448 keys.
 SUPPORTED_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 )
+#: Names the authorizer knows but does not accept, and why.
+_UNSUPPORTED_ALGORITHMS = {
+    "Ed448": "no provider signs access tokens with it and PyJWT does not know the name;"
+    " EdDSA verifies Ed448 keys",
+}
 
 DEFAULT_ALGORITHMS = ("RS256",)
 DEFAULT_LEEWAY_SECONDS = 30
@@ -198,6 +205,10 @@ def _parse_scope_claims(raw: str) -> tuple[str, ...]:
 def _parse_algorithms(raw: str) -> frozenset[str]:
     names = _split_list(raw) or list(DEFAULT_ALGORITHMS)
     for name in names:
+        if name in _UNSUPPORTED_ALGORITHMS:
+            raise ConfigurationError(
+                "ALGORITHMS", f"{name!r} is not supported: {_UNSUPPORTED_ALGORITHMS[name]}"
+            )
         if name not in SUPPORTED_ALGORITHMS:
             raise ConfigurationError(
                 "ALGORITHMS",

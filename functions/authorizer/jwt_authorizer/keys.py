@@ -24,14 +24,22 @@ MAX_KEYS = 100
 
 _RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _EC_ALGORITHM_BY_CURVE = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
-_OKP_CURVES = frozenset({"Ed25519", "Ed448"})
+#: RFC 8037's polymorphic EdDSA takes either curve; RFC 9864's fully specified Ed25519 only its own.
+_OKP_ALGORITHMS_BY_CURVE = {"Ed25519": frozenset({"EdDSA", "Ed25519"}), "Ed448": frozenset({"EdDSA"})}
+#: One signature algorithm under two names: Ed25519 is EdDSA on an Ed25519 key (RFC 9864 section 2.2).
+_ONE_OPERATION = frozenset({"EdDSA", "Ed25519"})
+#: What a key published without `alg` is bound to when several configured algorithms fit it, as PyJWT's
+#: PyJWK assumes for an RSA key.
+_DEFAULT_RSA_ALGORITHM = "RS256"
 
-#: PyJWT's implementation of each asymmetric algorithm, built once.
+#: PyJWT's implementation of each asymmetric algorithm, built once. PyJWT 2.15 knows the EdDSA
+#: implementation only by that name; it verifies Ed25519 keys, which is all the name Ed25519 may verify.
 _IMPLEMENTATIONS: dict[str, Algorithm] = {
     name: implementation
     for name, implementation in get_default_algorithms().items()
     if name in _RSA_ALGORITHMS | set(_EC_ALGORITHM_BY_CURVE.values()) | {"EdDSA"}
 }
+_IMPLEMENTATIONS["Ed25519"] = _IMPLEMENTATIONS["EdDSA"]
 
 PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
 
@@ -110,6 +118,14 @@ def parse_jwk(entry: object, allowed_algorithms: frozenset[str]) -> Verification
     usable = fitting & allowed_algorithms
     if not usable:
         raise ValueError(f"none of its algorithms ({', '.join(sorted(fitting))}) is allowed")
+    if len(usable) > 1 and not usable <= _ONE_OPERATION:
+        # RFC 8725bis section 3.1: each key is used with exactly one algorithm.
+        if _DEFAULT_RSA_ALGORITHM not in usable:
+            raise ValueError(
+                f"it names no 'alg' and ALGORITHMS allows several for it ({', '.join(sorted(usable))}):"
+                " the provider should publish its 'alg', or ALGORITHMS allow only one of them"
+            )
+        usable = frozenset({_DEFAULT_RSA_ALGORITHM})
     return VerificationKey(kid=kid, key_type=str(key_type), algorithms=usable, public_key=public_key)
 
 
@@ -130,12 +146,13 @@ def _public_key(key_type: object, entry: dict[str, Any]) -> tuple[PublicKey, fro
             raise ValueError("not an EC public key")
         return ec_key, frozenset({algorithm})
     if key_type == "OKP":
-        if entry.get("crv") not in _OKP_CURVES:
+        okp_algorithms = _OKP_ALGORITHMS_BY_CURVE.get(entry.get("crv"))  # type: ignore[arg-type]
+        if okp_algorithms is None:
             raise ValueError(f"unsupported curve {str(entry.get('crv'))[:16]!r}")
         okp_key = _from_jwk(OKPAlgorithm, entry)
         if not isinstance(okp_key, (Ed25519PublicKey, Ed448PublicKey)):
             raise ValueError("not an EdDSA public key")
-        return okp_key, frozenset({"EdDSA"})
+        return okp_key, okp_algorithms
     raise ValueError(f"unsupported key type {str(key_type)[:16]!r}")
 
 
