@@ -15,12 +15,16 @@ $(STAMP): $(REQUIREMENTS)
 
 # The local stack's ports, and an optional real issuer to trust instead of the local provider:
 #   make dev ISSUER=https://example.okta.com/oauth2/default AUDIENCE=api://default
+# or another template and the local provider's clients for it (docs/protect-your-own-api.md):
+#   make dev TEMPLATE=examples/own-api/template.yaml PROVIDER_CONFIG=examples/own-api/provider.json
 API_PORT ?= 3000
 PROVIDER_PORT ?= 3001
 ISSUER ?=
 AUDIENCE ?=
 JWKS_URI ?=
 SCOPE ?=
+TEMPLATE ?=
+PROVIDER_CONFIG ?=
 
 # `make dev` installs only what the local stack runs (local/requirements.txt): about half the time of
 # the full development set, which `make test` and `make lint` add on top.
@@ -33,7 +37,8 @@ $(DEV_STAMP): local/requirements.txt $(REQUIREMENTS)
 ## dev: the API on 127.0.0.1:$(API_PORT) and an OpenID provider on 127.0.0.1:$(PROVIDER_PORT), in the foreground
 dev: $(DEV_STAMP)
 	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) \
-		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)')
+		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)') \
+		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)')
 
 ## token: print an access token from the running local provider (make token SCOPE="messages:read")
 token: $(DEV_STAMP)

@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = commands.add_parser("dev", help="run the provider and the API in the foreground")
     dev.add_argument("--template", type=Path, default=StackOptions.template)
+    dev.add_argument(
+        "--provider-config",
+        type=Path,
+        default=StackOptions.provider_config,
+        help="the local provider's audience, scopes and clients (default: local/provider.json)",
+    )
     dev.add_argument("--api-port", type=int, default=3000)
     dev.add_argument("--provider-port", type=int, default=3001)
     dev.add_argument("--issuer", help="trust this external issuer instead of the local provider")
@@ -67,6 +73,7 @@ def _dev(args: argparse.Namespace) -> int:
         parameters[name] = value
     options = StackOptions(
         template=args.template,
+        provider_config=args.provider_config,
         api_port=args.api_port,
         provider_port=args.provider_port,
         external_issuer=args.issuer or None,

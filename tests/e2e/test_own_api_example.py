@@ -3,7 +3,6 @@ nested application the gateway reads as sam deploy would create it), with tokens
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from local.stack import LocalStack, StackOptions
 from local.template import AuthorizerSpec, RouteSpec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
+#: The local provider's clients for the example (make dev PROVIDER_CONFIG=examples/own-api/provider.json).
+SECRETS = {"dev-client": "dev-secret", "viewer": "viewer-secret"}
 VALIDATION_EXPRESSION = r"^[Bb][Ee][Aa][Rr][Ee][Rr] [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$"
 
 
@@ -28,7 +29,7 @@ class Example:
         response = requests.post(
             f"{self.provider}/oauth2/token",
             data={"grant_type": "client_credentials", "scope": scope},
-            auth=(client, f"{client}-secret"),
+            auth=(client, SECRETS[client]),
             timeout=10,
         )
         assert response.status_code == 200, response.text
@@ -41,26 +42,12 @@ class Example:
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    work = tmp_path_factory.mktemp("own-api")
-    provider_config = work / "provider.json"
-    provider_config.write_text(
-        json.dumps(
-            {
-                "audience": "api://orders",
-                "scopes": ["orders:read", "orders:write"],
-                "clients": {
-                    "clerk": {"secret": "clerk-secret", "scopes": ["orders:read", "orders:write"]},
-                    "viewer": {"secret": "viewer-secret", "scopes": ["orders:read"]},
-                },
-            }
-        )
-    )
     options = StackOptions(
         template=EXAMPLE,
         api_port=0,
         provider_port=0,
-        provider_config=provider_config,
-        key_file=work / "provider-keys.json",
+        provider_config=EXAMPLE.parent / "provider.json",
+        key_file=tmp_path_factory.mktemp("own-api") / "provider-keys.json",
     )
     stack = LocalStack(options, log=lambda line: None)
     stack.start()
@@ -126,11 +113,11 @@ def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_exam
     example: Example,
 ) -> None:
     reader = example.token("viewer", "orders:read")
-    writer = example.token("clerk", "orders:read orders:write")
+    writer = example.token("dev-client", "orders:read orders:write")
 
     denied = example.call("POST", "/orders", reader)
     created = example.call("POST", "/orders", writer)
 
     assert denied.status_code == 403
     assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
-    assert (created.status_code, created.json()) == (201, {"created": True, "by": "clerk"})
+    assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
