@@ -3,6 +3,8 @@ nested application the gateway reads as sam deploy would create it), with tokens
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +123,18 @@ def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_exam
     assert denied.status_code == 403
     assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
     assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
+
+
+def test_the_examples_function_refuses_a_protected_route_reached_without_the_authorizer() -> None:
+    # What `sam local start-api` does with an authorizer from a nested application: it skips it.
+    spec = importlib.util.spec_from_file_location("orders", EXAMPLE.parent / "orders" / "orders.py")
+    assert spec is not None
+    assert spec.loader is not None
+    orders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(orders)
+    event = {"httpMethod": "GET", "resource": "/orders", "requestContext": {}}
+
+    response = orders.lambda_handler(event, None)
+
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["error"] == "authorizer_context_missing"
