@@ -10,6 +10,7 @@ import pytest
 
 from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
 from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import Reason
 from jwt_authorizer.explain import HINTS, Explanation, explain, main
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import (
@@ -171,14 +172,14 @@ def test_every_failing_claim_is_shown_not_only_the_first(key: SigningKey) -> Non
     claims_section = explanation.text.split("7. Claims\n")[1].split("\n\n")[0]
     assert claims_section.splitlines() == [
         "  [FAIL] exp 2027-01-15T07:50:00Z (660 s ago): token_expired",
-        f"         fix: {HINTS['token_expired']}",
+        f"         fix: {HINTS[Reason.TOKEN_EXPIRED]}",
         "  [ok]   nbf absent",
         "  [ok]   iat 2027-01-15T08:00:00Z (60 s ago)",
         '  [FAIL] aud "https://other.example.com" (accepted: https://api.example.com):'
         " invalid_audience (no accepted audience in 'aud')",
-        f"         fix: {HINTS['invalid_audience']}",
+        f"         fix: {HINTS[Reason.INVALID_AUDIENCE]}",
         "  [FAIL] token_use \"id\": invalid_token_use (token_use 'id')",
-        f"         fix: {HINTS['invalid_token_use']}",
+        f"         fix: {HINTS[Reason.INVALID_TOKEN_USE]}",
         '  [ok]   sub "5ba552d67"',
         '  [ok]   jti "dbe39bf3a3ba4238a513f51d6e1691c4"',
     ]

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, NamedTuple
 
-from .errors import TokenRejected
+from .errors import Reason, TokenRejected
 
 #: Longest Authorization value we read at all. API Gateway itself limits a header to 10 KiB; real access
 #: tokens, even Entra ID tokens with many groups, stay well below this.
@@ -28,12 +28,12 @@ _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]
 def bearer_token(authorization: object) -> str:
     """The compact JWS from `Bearer <jwt>`: scheme case-insensitive, one space, one token, no extras."""
     if not isinstance(authorization, str):
-        raise TokenRejected("malformed_header", "the Authorization value is missing or not a string")
+        raise TokenRejected(Reason.MALFORMED_HEADER, "the Authorization value is missing or not a string")
     if len(authorization) > MAX_AUTHORIZATION_LENGTH:
-        raise TokenRejected("token_too_large", f"over {MAX_AUTHORIZATION_LENGTH} characters")
+        raise TokenRejected(Reason.TOKEN_TOO_LARGE, f"over {MAX_AUTHORIZATION_LENGTH} characters")
     match = _BEARER.fullmatch(authorization)
     if match is None:
-        raise TokenRejected("malformed_header", "expected 'Bearer <compact JWS>'")
+        raise TokenRejected(Reason.MALFORMED_HEADER, "expected 'Bearer <compact JWS>'")
     return match.group(1)
 
 
@@ -75,11 +75,11 @@ def _b64decode(segment: str, part: str) -> bytes:
     remainder = len(segment) % 4
     if remainder and segment[-1] not in _CANONICAL_LAST[remainder]:
         problem = "not valid" if remainder == 1 else "not canonical (bits set past its last byte)"
-        raise TokenRejected("malformed_token", f"the {part} is {problem} base64url")
+        raise TokenRejected(Reason.MALFORMED_TOKEN, f"the {part} is {problem} base64url")
     try:
         return binascii.a2b_base64(segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
-        raise TokenRejected("malformed_token", f"the {part} is not valid base64url") from None
+        raise TokenRejected(Reason.MALFORMED_TOKEN, f"the {part} is not valid base64url") from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -123,12 +123,12 @@ def _json_object(data: bytes, part: str) -> dict[str, Any]:
     try:
         value = _parse_json(data.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise TokenRejected("malformed_token", f"the {part} is not valid JSON") from None
+        raise TokenRejected(Reason.MALFORMED_TOKEN, f"the {part} is not valid JSON") from None
     if not isinstance(value, dict):
-        raise TokenRejected("malformed_token", f"the {part} is not a JSON object")
+        raise TokenRejected(Reason.MALFORMED_TOKEN, f"the {part} is not a JSON object")
     # Counting brackets is cheap and bounds the depth from above; only then walk the value.
     if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
-        raise TokenRejected("malformed_token", f"the {part} nests deeper than {MAX_JSON_DEPTH} levels")
+        raise TokenRejected(Reason.MALFORMED_TOKEN, f"the {part} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 

@@ -7,11 +7,51 @@ server error that API Gateway shows as 5xx, never as Allow and never as 401.
 
 from __future__ import annotations
 
+from enum import StrEnum, unique
+
+
+@unique
+class Reason(StrEnum):
+    """Why a token is refused (401): the `reason` of the log line and of the `Decision` metric.
+
+    A public contract: alarms and dashboards filter on these values, `make explain` has a hint for each,
+    and docs/rejection-reasons.md says what each means. Add one only with its hint and its row there.
+    """
+
+    # The event and the Authorization value
+    MALFORMED_EVENT = "malformed_event"
+    MALFORMED_HEADER = "malformed_header"
+    TOKEN_TOO_LARGE = "token_too_large"
+    MALFORMED_TOKEN = "malformed_token"
+    # The JWS header
+    ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
+    UNSUPPORTED_HEADER = "unsupported_header"
+    MISSING_KID = "missing_kid"
+    INVALID_TYP = "invalid_typ"
+    # The issuer, its key and the signature
+    UNTRUSTED_ISSUER = "untrusted_issuer"
+    UNKNOWN_KID = "unknown_kid"
+    ALGORITHM_MISMATCH = "algorithm_mismatch"
+    INVALID_SIGNATURE = "invalid_signature"
+    # The claims
+    MISSING_EXP = "missing_exp"
+    INVALID_EXP = "invalid_exp"
+    INVALID_NBF = "invalid_nbf"
+    INVALID_IAT = "invalid_iat"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_NOT_YET_VALID = "token_not_yet_valid"
+    TOKEN_ISSUED_IN_FUTURE = "token_issued_in_future"
+    INVALID_AUDIENCE = "invalid_audience"
+    INVALID_TOKEN_USE = "invalid_token_use"
+    MISSING_SUB = "missing_sub"
+    INVALID_JTI = "invalid_jti"
+    INVALID_SCOPE_CLAIM = "invalid_scope_claim"
+
 
 class TokenRejected(Exception):
     """The bearer token is missing, malformed, forged, expired or not meant for us."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: Reason, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from .compact import UnverifiedToken, bearer_token, decode_unverified
 from .config import Settings
-from .errors import ConfigurationError, TokenRejected, VerificationUnavailable
+from .errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher
 from .keys import VerificationKey
 from .method_arn import MethodArn
@@ -42,33 +42,44 @@ EXIT_UNAVAILABLE = 2
 EXIT_BAD_CONFIGURATION = 3
 
 #: What to do about each reason the authorizer gives, in the words of someone fixing a 401.
-HINTS = {
-    "malformed_header": "send exactly 'Authorization: Bearer <token>': one space, one compact JWS.",
-    "malformed_token": "the token is not three base64url parts of JSON; was it cut or wrapped when copied?",
-    "token_too_large": "larger than any access token should be; is it an ID token full of groups?",
-    "algorithm_not_allowed": "add the token's alg to ALGORITHMS if your provider really signs with it.",
-    "unsupported_header": "the token uses JWS extensions (crit, b64) that the authorizer does not support.",
-    "missing_kid": "the provider must name its signing key in the header's kid.",
-    "invalid_typ": "REQUIRE_AT_JWT_TYP is on: only RFC 9068 access tokens (typ at+jwt) pass. Is this an ID"
-    " token, or does your provider not mark its access tokens? Then leave REQUIRE_AT_JWT_TYP off.",
-    "untrusted_issuer": "ISSUER must list the token's iss exactly, character for character.",
-    "unknown_kid": "the issuer does not publish this key: a token from another tenant or environment,"
+HINTS: dict[Reason, str] = {
+    Reason.MALFORMED_EVENT: "the event is not a TOKEN authorizer event with a string methodArn of this API:"
+    " is the authorizer configured as TYPE TOKEN (not REQUEST) in API Gateway?",
+    Reason.MALFORMED_HEADER: "send exactly 'Authorization: Bearer <token>': one space, one compact JWS.",
+    Reason.MALFORMED_TOKEN: "the token is not three base64url parts of JSON; was it cut or wrapped when"
+    " copied?",
+    Reason.TOKEN_TOO_LARGE: "larger than any access token should be; is it an ID token full of groups?",
+    Reason.ALGORITHM_NOT_ALLOWED: "add the token's alg to ALGORITHMS if your provider really signs with it.",
+    Reason.UNSUPPORTED_HEADER: "the token uses JWS extensions (crit, b64) that the authorizer does not"
+    " support.",
+    Reason.MISSING_KID: "the provider must name its signing key in the header's kid.",
+    Reason.INVALID_TYP: "REQUIRE_AT_JWT_TYP is on: only RFC 9068 access tokens (typ at+jwt) pass. Is this"
+    " an ID token, or does your provider not mark its access tokens? Then leave REQUIRE_AT_JWT_TYP off.",
+    Reason.UNTRUSTED_ISSUER: "ISSUER must list the token's iss exactly, character for character.",
+    Reason.UNKNOWN_KID: "the issuer does not publish this key: a token from another tenant or environment,"
     " a key rotated away, or a JWKS_URI that points at another issuer.",
-    "algorithm_mismatch": "the published key cannot verify this alg (or its JWK alg names another).",
-    "invalid_signature": "the token was altered, or signed by a key other than the one its kid names"
+    Reason.ALGORITHM_MISMATCH: "the published key cannot verify this alg (or its JWK alg names another).",
+    Reason.INVALID_SIGNATURE: "the token was altered, or signed by a key other than the one its kid names"
     " (another issuer's key with the same kid is still refused).",
-    "token_expired": "get a fresh token; if clocks disagree, LEEWAY_SECONDS allows some skew.",
-    "token_not_yet_valid": "the token's nbf is in the future: check the clocks of the issuer and here.",
-    "token_issued_in_future": "the token's iat is in the future: check the clocks of the issuer and here.",
-    "missing_exp": "the authorizer requires exp; every access token should carry one.",
-    "invalid_audience": "set AUDIENCE (or this issuer's ISSUER_AUDIENCES entry) to the value your tokens"
+    Reason.TOKEN_EXPIRED: "get a fresh token; if clocks disagree, LEEWAY_SECONDS allows some skew.",
+    Reason.TOKEN_NOT_YET_VALID: "the token's nbf is in the future: check the clocks of the issuer and here.",
+    Reason.TOKEN_ISSUED_IN_FUTURE: "the token's iat is in the future: check the clocks of the issuer and"
+    " here.",
+    Reason.MISSING_EXP: "the authorizer requires exp; every access token should carry one.",
+    Reason.INVALID_EXP: "exp must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
+    " the provider issues malformed tokens.",
+    Reason.INVALID_NBF: "nbf must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
+    " the provider issues malformed tokens.",
+    Reason.INVALID_IAT: "iat must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
+    " the provider issues malformed tokens.",
+    Reason.INVALID_AUDIENCE: "set AUDIENCE (or this issuer's ISSUER_AUDIENCES entry) to the value your tokens"
     " carry in aud: the API identifier (Auth0), api://default or your own (Okta), the application ID URI"
     " or client id (Entra ID), the app client id (Cognito, whose access tokens carry client_id instead).",
-    "invalid_token_use": "this is not an access token (Cognito ID tokens say token_use id); send the access"
-    " token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
-    "missing_sub": "the authorizer uses sub as the principal; every token must carry a string sub.",
-    "invalid_jti": "RFC 7519 makes jti a string; a provider that issues another type is misconfigured.",
-    "invalid_scope_claim": "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
+    Reason.INVALID_TOKEN_USE: "this is not an access token (Cognito ID tokens say token_use id); send the"
+    " access token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
+    Reason.MISSING_SUB: "the authorizer uses sub as the principal; every token must carry a string sub.",
+    Reason.INVALID_JTI: "RFC 7519 makes jti a string; a provider that issues another type is misconfigured.",
+    Reason.INVALID_SCOPE_CLAIM: "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
     " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
     " strings.",
 }

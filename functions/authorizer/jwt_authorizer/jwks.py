@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import requests
 from urllib3.exceptions import HTTPError as TransportError
 
-from .errors import JwksFetchError, TokenRejected, VerificationUnavailable
+from .errors import JwksFetchError, Reason, TokenRejected, VerificationUnavailable
 from .keys import KeySet, ParsedJwks, VerificationKey, parse_jwks
 from .urls import url_problem
 
@@ -261,7 +261,7 @@ class JwksCache:
                 found = self._snapshot.keys.get(kid) if self._snapshot else None
                 if found:
                     return found
-        raise TokenRejected("unknown_kid", f"no key {kid[:64]!r} in the JWKS of {self.issuer}")
+        raise TokenRejected(Reason.UNKNOWN_KID, f"no key {kid[:64]!r} in the JWKS of {self.issuer}")
 
     def _may_refetch_for_unknown_kid(self, now: float) -> bool:
         last = self._last_unknown_kid_refetch_at

@@ -6,7 +6,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .errors import TokenRejected
+from .errors import Reason, TokenRejected
 
 _METHOD_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -27,7 +27,7 @@ class MethodArn:
     @classmethod
     def parse(cls, value: object) -> MethodArn:
         if not isinstance(value, str) or len(value) > 2_048:
-            raise TokenRejected("malformed_event", "the methodArn is missing or not a string")
+            raise TokenRejected(Reason.MALFORMED_EVENT, "the methodArn is missing or not a string")
         return _parse_method_arn(value)
 
     @functools.cached_property
@@ -44,5 +44,5 @@ def _parse_method_arn(value: str) -> MethodArn:
     # A warm function sees the same few ARNs again and again; a failed parse raises and is not kept.
     match = _METHOD_ARN.fullmatch(value)
     if match is None:
-        raise TokenRejected("malformed_event", "the methodArn is not an execute-api ARN")
+        raise TokenRejected(Reason.MALFORMED_EVENT, "the methodArn is not an execute-api ARN")
     return MethodArn(**match.groupdict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import TokenRejected
+from .errors import Reason, TokenRejected
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -46,7 +46,7 @@ def _names_in(claim: str, value: object) -> list[str]:
         return value.split()
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return value
-    raise TokenRejected("invalid_scope_claim", f"'{claim[:64]}' is not a string or list of strings")
+    raise TokenRejected(Reason.INVALID_SCOPE_CLAIM, f"'{claim[:64]}' is not a string or list of strings")
 
 
 def claim_at(claims: dict[str, Any], name: str) -> Any:

@@ -10,7 +10,7 @@ from route_table import first_match
 
 from .compact import bearer_token
 from .config import Settings
-from .errors import TokenRejected, VerificationUnavailable
+from .errors import Reason, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
 from .method_arn import MethodArn
 from .policy import build_context, build_policy
@@ -145,7 +145,7 @@ class AuthorizerService:
 def read_event(event: object) -> tuple[MethodArn, object]:
     """The call's method ARN and its Authorization value (unread: the token parser or cache reads it)."""
     if not isinstance(event, dict):
-        raise TokenRejected("malformed_event", "the event is not an object")
+        raise TokenRejected(Reason.MALFORMED_EVENT, "the event is not an object")
     return MethodArn.parse(event.get("methodArn")), event.get("authorizationToken")
 
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from .compact import UnverifiedToken, decode_unverified
 from .config import Settings, is_cognito_issuer
-from .errors import TokenRejected
+from .errors import Reason, TokenRejected
 from .jwks import JwksCache
 from .keys import VerificationKey
 
@@ -89,13 +89,13 @@ class TokenVerifier:
         """The header's algorithm and key id, once both are acceptable."""
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
-            raise TokenRejected("algorithm_not_allowed", f"alg {str(algorithm)[:32]!r}")
+            raise TokenRejected(Reason.ALGORITHM_NOT_ALLOWED, f"alg {str(algorithm)[:32]!r}")
         if "crit" in header or "b64" in header:
             # RFC 7515 section 4.1.11: extensions we do not understand make the token unacceptable.
-            raise TokenRejected("unsupported_header", "critical header extensions are not supported")
+            raise TokenRejected(Reason.UNSUPPORTED_HEADER, "critical header extensions are not supported")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
-            raise TokenRejected("missing_kid", "the header needs a string 'kid'")
+            raise TokenRejected(Reason.MISSING_KID, "the header needs a string 'kid'")
         if self._require_at_jwt_typ:
             check_at_jwt_typ(header)
         return algorithm, kid
@@ -106,7 +106,7 @@ class TokenVerifier:
         # Only the configured issuers' keys are ever fetched: an unknown issuer costs nothing.
         found = self._issuers.get(issuer) if isinstance(issuer, str) else None
         if found is None:
-            raise TokenRejected("untrusted_issuer", f"iss {str(issuer)[:200]!r}")
+            raise TokenRejected(Reason.UNTRUSTED_ISSUER, f"iss {str(issuer)[:200]!r}")
         return found
 
     def check_signature(
@@ -114,9 +114,9 @@ class TokenVerifier:
     ) -> None:
         if not any(algorithm in key.algorithms for key in keys):
             kid = str(unverified.header.get("kid"))
-            raise TokenRejected("algorithm_mismatch", f"key {kid[:64]!r} cannot verify {algorithm}")
+            raise TokenRejected(Reason.ALGORITHM_MISMATCH, f"key {kid[:64]!r} cannot verify {algorithm}")
         if not any(key.verify(algorithm, unverified.signing_input, unverified.signature) for key in keys):
-            raise TokenRejected("invalid_signature")
+            raise TokenRejected(Reason.INVALID_SIGNATURE)
 
     def check_claims(self, claims: dict[str, Any], rules: IssuerRules) -> None:
         """The registered claims' rules (RFC 7519 section 4.1, RFC 9068 section 2.2), each explicit.
@@ -136,19 +136,19 @@ class TokenVerifier:
         check_jwt_id(claims)
 
     def check_expiry(self, claims: dict[str, Any], now: float) -> None:
-        expires = _numeric_date(claims, "exp", required=True)
+        expires = _numeric_date(claims, "exp", Reason.INVALID_EXP, missing=Reason.MISSING_EXP)
         if expires is not None and now >= expires + self._leeway:
-            raise TokenRejected("token_expired")
+            raise TokenRejected(Reason.TOKEN_EXPIRED)
 
     def check_not_before(self, claims: dict[str, Any], now: float) -> None:
-        not_before = _numeric_date(claims, "nbf")
+        not_before = _numeric_date(claims, "nbf", Reason.INVALID_NBF)
         if not_before is not None and now + self._leeway < not_before:
-            raise TokenRejected("token_not_yet_valid")
+            raise TokenRejected(Reason.TOKEN_NOT_YET_VALID)
 
     def check_issued_at(self, claims: dict[str, Any], now: float) -> None:
-        issued_at = _numeric_date(claims, "iat")
+        issued_at = _numeric_date(claims, "iat", Reason.INVALID_IAT)
         if issued_at is not None and now + self._leeway < issued_at:
-            raise TokenRejected("token_issued_in_future")
+            raise TokenRejected(Reason.TOKEN_ISSUED_IN_FUTURE)
 
     def check_audience(self, claims: dict[str, Any], rules: IssuerRules) -> None:
         audience = claims.get("aud")
@@ -156,18 +156,20 @@ class TokenVerifier:
             # Cognito access tokens name their app client in `client_id` and carry no `aud`.
             client_id = claims.get("client_id")
             if not isinstance(client_id, str):
-                raise TokenRejected("invalid_audience", "neither 'aud' nor a string 'client_id'")
+                raise TokenRejected(Reason.INVALID_AUDIENCE, "neither 'aud' nor a string 'client_id'")
             if client_id not in rules.audiences:
-                raise TokenRejected("invalid_audience", "'client_id' is not an accepted audience")
+                raise TokenRejected(Reason.INVALID_AUDIENCE, "'client_id' is not an accepted audience")
             return
         if isinstance(audience, str):
             accepted = audience in rules.audiences
         elif isinstance(audience, list) and audience and all(isinstance(a, str) for a in audience):
             accepted = not rules.audiences.isdisjoint(audience)
         else:
-            raise TokenRejected("invalid_audience", "'aud' is missing or not a string or list of strings")
+            raise TokenRejected(
+                Reason.INVALID_AUDIENCE, "'aud' is missing or not a string or list of strings"
+            )
         if not accepted:
-            raise TokenRejected("invalid_audience", "no accepted audience in 'aud'")
+            raise TokenRejected(Reason.INVALID_AUDIENCE, "no accepted audience in 'aud'")
 
     def check_token_use(self, claims: dict[str, Any], rules: IssuerRules) -> None:
         # Cognito marks every token; other providers rarely do, but a token that says what it is for
@@ -176,7 +178,7 @@ class TokenVerifier:
         if token_use is None and not rules.cognito:
             return
         if not isinstance(token_use, str) or token_use not in self._token_uses:
-            raise TokenRejected("invalid_token_use", f"token_use {str(token_use)[:32]!r}")
+            raise TokenRejected(Reason.INVALID_TOKEN_USE, f"token_use {str(token_use)[:32]!r}")
 
 
 #: RFC 9068 section 2.1; the media type may be written with its "application/" prefix (RFC 7515 4.1.9).
@@ -186,33 +188,36 @@ _AT_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 def check_at_jwt_typ(header: dict[str, Any]) -> None:
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in _AT_JWT_TYPES:
-        raise TokenRejected("invalid_typ", f"typ {str(typ)[:32]!r} is not at+jwt")
+        raise TokenRejected(Reason.INVALID_TYP, f"typ {str(typ)[:32]!r} is not at+jwt")
 
 
 def check_subject(claims: dict[str, Any]) -> None:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
-        raise TokenRejected("missing_sub", "the token needs a string 'sub'")
+        raise TokenRejected(Reason.MISSING_SUB, "the token needs a string 'sub'")
 
 
 def check_jwt_id(claims: dict[str, Any]) -> None:
     # RFC 7519 section 4.1.7: a case-sensitive string. Anything keyed on it (a replay or deny list, a log
     # search) needs it to be one, and PyJWT refuses any other type too.
     if "jti" in claims and not isinstance(claims["jti"], str):
-        raise TokenRejected("invalid_jti", "'jti' is not a string")
+        raise TokenRejected(Reason.INVALID_JTI, "'jti' is not a string")
 
 
-def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> int | None:
+def _numeric_date(
+    claims: dict[str, Any], name: str, invalid: Reason, missing: Reason | None = None
+) -> int | None:
+    """The NumericDate `name` in whole seconds; `missing` is the reason when it is required and absent."""
     if name not in claims:
-        if required:
-            raise TokenRejected(f"missing_{name}", f"the token needs '{name}'")
+        if missing is not None:
+            raise TokenRejected(missing, f"the token needs '{name}'")
         return None
     value = claims[name]
     # bool is an int in Python but not a JSON number; NaN and infinities are not JSON at all.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TokenRejected(f"invalid_{name}", f"'{name}' is not a number")
+        raise TokenRejected(invalid, f"'{name}' is not a number")
     # Compare before converting: float() of a huge int raises instead of answering.
     if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= MAX_NUMERIC_DATE:
-        raise TokenRejected(f"invalid_{name}", f"'{name}' is out of range")
+        raise TokenRejected(invalid, f"'{name}' is out of range")
     # Whole seconds, as PyJWT reads them: a fractional exp never lasts longer here than it does there.
     return int(value)
