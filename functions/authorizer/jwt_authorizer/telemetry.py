@@ -11,7 +11,38 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
+
+# The metrics, a contract that alarms and dashboards read (the template's alarms import these): each one is
+# published with the dimensions `service` (POWERTOOLS_SERVICE_NAME), and `outcome`, and `reason` for
+# DECISION. A rejection's reason is an errors.Reason value; the other outcomes have one reason each.
+
+#: Every call's decision: dimensions service, outcome (DecisionOutcome), reason.
+DECISION_METRIC = "Decision"
+#: Every JWKS (or discovery) fetch: dimensions service, outcome (FetchOutcome).
+JWKS_FETCH_METRIC = "JwksFetch"
+SERVICE_DIMENSION = "service"
+OUTCOME_DIMENSION = "outcome"
+REASON_DIMENSION = "reason"
+
+
+class DecisionOutcome(StrEnum):
+    ALLOW = "allow"  # reason VALID_REASON
+    DENY = "deny"  # reason INSUFFICIENT_SCOPE_REASON: a valid token without the route's scopes (403)
+    UNAUTHORIZED = "unauthorized"  # reason: the errors.Reason of the rejection (401)
+    ERROR = "error"  # reason KEYS_UNAVAILABLE_REASON or INTERNAL_ERROR_REASON: not checked (5xx)
+
+
+class FetchOutcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+
+
+VALID_REASON = "valid"
+INSUFFICIENT_SCOPE_REASON = "insufficient_scope"
+KEYS_UNAVAILABLE_REASON = "keys_unavailable"
+INTERNAL_ERROR_REASON = "internal_error"
 
 #: Longest attacker-controlled string (kid, iss, sub) copied into a log line.
 MAX_LOGGED_CHARS = 128
@@ -52,7 +83,7 @@ class Telemetry:
             "route denied: insufficient scope",
             extra={"route": clip(route), "sub": clip(subject), "missing_scopes": missing_scopes},
         )
-        self._count("Decision", outcome="deny", reason="insufficient_scope")
+        self._count_decision(DecisionOutcome.DENY, INSUFFICIENT_SCOPE_REASON)
 
     def rejected(self, reason: str, fields: dict[str, object], route: str | None) -> None:
         self._logger.info(
@@ -60,18 +91,18 @@ class Telemetry:
             extra={"reason": reason, "route": clip(route)}
             | {name: clip(value) for name, value in fields.items()},
         )
-        self._count("Decision", outcome="unauthorized", reason=reason)
+        self._count_decision(DecisionOutcome.UNAUTHORIZED, reason)
 
     def unavailable(self, issuer: str | None, detail: str, route: str | None) -> None:
         self._logger.error(
             "keys unavailable: failing closed", extra={"iss": clip(issuer), "detail": detail, "route": route}
         )
-        self._count("Decision", outcome="error", reason="keys_unavailable")
+        self._count_decision(DecisionOutcome.ERROR, KEYS_UNAVAILABLE_REASON)
 
     def internal_error(self, route: str | None) -> None:
         # exc_info carries our code's traceback; the event (and so the token) is never passed in.
         self._logger.exception("authorizer failed unexpectedly: failing closed", extra={"route": route})
-        self._count("Decision", outcome="error", reason="internal_error")
+        self._count_decision(DecisionOutcome.ERROR, INTERNAL_ERROR_REASON)
 
     # JWKS ----------------------------------------------------------------------------------------------
 
@@ -80,13 +111,13 @@ class Telemetry:
             "JWKS fetched",
             extra={"iss": issuer, "keys": key_count, "skipped_keys": list(skipped), "trigger": reason},
         )
-        self._count("JwksFetch", outcome="ok")
+        self._count(JWKS_FETCH_METRIC, {OUTCOME_DIMENSION: FetchOutcome.OK})
 
     def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None:
         self._logger.error(
             "JWKS fetch failed", extra={"iss": issuer, "error": error, "serving_cached_keys": serving_stale}
         )
-        self._count("JwksFetch", outcome="failed")
+        self._count(JWKS_FETCH_METRIC, {OUTCOME_DIMENSION: FetchOutcome.FAILED})
 
     # Metrics -------------------------------------------------------------------------------------------
 
@@ -94,9 +125,12 @@ class Telemetry:
         count, self._allowed_since_flush = self._allowed_since_flush, 0
         self._last_allow_flush = self._clock()
         if count:
-            self._emit("Decision", count, {"outcome": "allow", "reason": "valid"})
+            self._emit(DECISION_METRIC, count, _decision(DecisionOutcome.ALLOW, VALID_REASON))
 
-    def _count(self, name: str, **dimensions: str) -> None:
+    def _count_decision(self, outcome: DecisionOutcome, reason: str) -> None:
+        self._count(DECISION_METRIC, _decision(outcome, reason))
+
+    def _count(self, name: str, dimensions: dict[str, str]) -> None:
         self.flush_allowed()
         self._emit(name, 1, dimensions)
 
@@ -109,7 +143,11 @@ class Telemetry:
             unit=MetricUnit.Count,
             value=value,
             namespace=self._namespace,
-            default_dimensions={"service": self._service},
+            default_dimensions={SERVICE_DIMENSION: self._service},
         ) as metric:
             for dimension, dimension_value in dimensions.items():
                 metric.add_dimension(name=dimension, value=dimension_value)
+
+
+def _decision(outcome: DecisionOutcome, reason: str) -> dict[str, str]:
+    return {OUTCOME_DIMENSION: outcome, REASON_DIMENSION: reason}
