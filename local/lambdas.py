@@ -138,6 +138,10 @@ def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
         "LAMBDA_TASK_ROOT": str(spec.code_dir),
         "_HANDLER": spec.handler,
         "TZ": ":UTC",
+        # Lambda gives every function its role's temporary credentials; the local DynamoDB takes any.
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
         **spec.environment,
     }
 

@@ -1,4 +1,5 @@
-"""Both servers together, as `make dev` and the end-to-end tests start them."""
+"""The local stack, as `make dev` and the end-to-end tests start it: the OpenID provider, a DynamoDB with
+the template's tables (when the template takes `LocalDynamoDbEndpoint`) and the API gateway."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
+from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
@@ -21,6 +24,7 @@ class StackOptions:
     host: str = "127.0.0.1"
     api_port: int = 3000
     provider_port: int = 3001
+    dynamodb_port: int = DEFAULT_DYNAMODB_PORT
     provider_config: Path = ROOT / "local" / "provider.json"
     key_file: Path = ROOT / ".local" / "provider-keys.json"
     #: A real issuer and audience to trust instead of the local provider (which then does not start).
@@ -42,6 +46,7 @@ class LocalStack:
         self.options = options
         self.provider: ProviderServer | None = None
         self.issuer: TokenIssuer | None = None
+        self.dynamodb: LocalDynamoDB | None = None
         parameters = dict(options.parameters)
         if options.external_issuer:
             if not options.external_audience:
@@ -59,9 +64,16 @@ class LocalStack:
         # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
         self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
         try:
-            if "PublicApiUrl" in declared_parameters(options.template):
+            declared = declared_parameters(options.template)
+            if "PublicApiUrl" in declared:
                 parameters.setdefault("PublicApiUrl", self.api_server.url)
+            if ENDPOINT_PARAMETER in declared and ENDPOINT_PARAMETER not in parameters:
+                self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
+                self.dynamodb.start()
+                parameters[ENDPOINT_PARAMETER] = self.dynamodb.url
             self.api: ApiSpec = load_api(options.template, parameters, options.api)
+            if self.dynamodb is not None:
+                self.dynamodb.create_tables(self.api.tables.values())
             functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
             for function in functions.values():
                 function.load()  # cold starts now: a bad configuration stops `make dev` with its message
@@ -69,6 +81,8 @@ class LocalStack:
             self.api_server.close()
             if self.provider is not None:
                 self.provider.close()
+            if self.dynamodb is not None:
+                self.dynamodb.stop()
             raise
         self.gateway = Gateway(self.api, functions, clock=clock)
         self.api_server.gateway = self.gateway
@@ -81,6 +95,10 @@ class LocalStack:
     def provider_url(self) -> str | None:
         return self.provider.url if self.provider else None
 
+    @property
+    def dynamodb_url(self) -> str | None:
+        return self.dynamodb.url if self.dynamodb else None
+
     def start(self) -> None:
         if self.provider is not None and self.issuer is not None:
             self.issuer.keys.active()  # create the signing key before the first request needs it
@@ -91,3 +109,5 @@ class LocalStack:
         self.api_server.stop()
         if self.provider is not None:
             self.provider.stop()
+        if self.dynamodb is not None:
+            self.dynamodb.stop()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,19 @@ class RouteSpec:
 
 
 @dataclass(frozen=True)
+class TableSpec:
+    """An AWS::DynamoDB::Table of the template: its name and its resolved properties.
+
+    The name is the logical id, as `Ref` gives it here (and under `sam local`), so a function's
+    `TABLE_NAME: !Ref MessagesTable` names the table the local DynamoDB creates.
+    """
+
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ApiSpec:
     logical_id: str
     stage: str
@@ -69,6 +82,7 @@ class ApiSpec:
     gateway_responses: dict[str, GatewayResponse]
     functions: dict[str, FunctionSpec]
     parameters: dict[str, str]
+    tables: dict[str, TableSpec] = field(default_factory=dict)
 
 
 def declared_parameters(template_path: Path) -> frozenset[str]:
@@ -108,6 +122,11 @@ def load_api(
         gateway_responses=responses,
         functions=functions,
         parameters={name: str(value) for name, value in stack.parameters.items() if "::" not in name},
+        tables={
+            name: TableSpec(name, name, resource["Properties"])
+            for name, resource in resources.items()
+            if resource["Type"] == "AWS::DynamoDB::Table"
+        },
     )
 
 

@@ -1,8 +1,9 @@
-"""Lambda entry point of the protected routes: GET /profile, GET /messages, POST /messages.
+"""Lambda entry point of the protected routes: GET /profile and the messages, stored in DynamoDB.
 
 The JWT authorizer has already verified the token and enforced the route's scopes. This function checks
 both again from the authorizer context (defense in depth): a route deployed without the authorizer answers
-500, a token without the route's scopes 403, never 200.
+500, a token without the route's scopes 403, never 200. Ownership is this function's alone: the token's
+`sub` is the author of what it posts, and only the author may delete a message.
 """
 
 from __future__ import annotations
@@ -16,16 +17,32 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messages_api.board import MessageBoard
 from messages_api.identity import Caller
-from messages_api.messages import MessageBoard, read_new_message_text
+from messages_api.messages import PageRequest, parse_message_id, read_new_message_text
 from messages_api.responses import register_error_handlers
+from messages_api.store import MessageStore, StoreSettings, dynamodb_client
 from route_table import RouteTable
 
 logger = Logger()
 app = APIGatewayRestResolver()
 register_error_handlers(app, logger)
+
+
+def _build_board() -> MessageBoard:
+    settings = StoreSettings.from_env(os.environ)
+    return MessageBoard(MessageStore(dynamodb_client(settings), settings.table_name))
+
+
 route_scopes = RouteTable.parse(os.environ.get("ROUTE_SCOPES", ""))
-board = MessageBoard()
+board = _build_board()
+
+
+def reset() -> None:
+    """Rebuild from the current environment, as a new cold start would (for tests)."""
+    global route_scopes, board
+    route_scopes = RouteTable.parse(os.environ.get("ROUTE_SCOPES", ""))
+    board = _build_board()
 
 
 def authorize(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -52,16 +69,30 @@ def get_profile() -> dict[str, Any]:
 
 @app.get("/messages")
 def list_messages() -> dict[str, Any]:
-    return {"messages": [message.to_json() for message in board.recent()]}
+    request = PageRequest.from_query(app.current_event.multi_value_query_string_parameters)
+    return board.newest(request).to_json()
 
 
 @app.post("/messages")
 def create_message() -> tuple[dict[str, Any], int]:
     event = app.current_event
     text = read_new_message_text(event.body, base64_encoded=bool(event.is_base64_encoded))
-    message = board.create(text, author=current_caller().sub)
+    message = board.post(text, author=current_caller().sub)
     logger.info("message created", extra={"message_id": message.id, "author": message.author})
     return message.to_json(), 201
+
+
+@app.get("/messages/<message_id>")
+def get_message(message_id: str) -> dict[str, Any]:
+    return board.read(parse_message_id(message_id)).to_json()
+
+
+@app.delete("/messages/<message_id>")
+def delete_message(message_id: str) -> Response[None]:
+    checked_id, caller = parse_message_id(message_id), current_caller()
+    board.delete(checked_id, caller_sub=caller.sub)
+    logger.info("message deleted", extra={"message_id": checked_id, "author": caller.sub})
+    return Response(status_code=204, body=None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -20,12 +20,49 @@ class ApiError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def log_fields(self) -> dict[str, str]:
+        """What the log line of a 5xx carries besides the message (never shown to the client)."""
+        return {}
+
 
 class InvalidRequest(ApiError):
     """The request body is not what the route accepts."""
 
     status = 400
     code = "invalid_request"
+
+
+class MessageNotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"There is no message {message_id}")
+
+
+class NotTheAuthor(ApiError):
+    """Only a message's author may delete it: the token's `sub` must be the message's `author`."""
+
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"Only the author of message {message_id} may delete it")
+
+
+class StoreUnavailable(ApiError):
+    """The table throttled the request, timed out or failed: the client may retry later."""
+
+    status = 503
+    code = "temporarily_unavailable"
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__("The message store is unavailable; try again later")
+        self.operation = operation
+        self.reason = reason
+
+    def log_fields(self) -> dict[str, str]:
+        return {"operation": self.operation, "reason": self.reason}
 
 
 class InsufficientScope(ApiError):

@@ -1,15 +1,19 @@
-"""The sample messages: a fixed list to read, and the validation of a new one.
+"""Messages: what one is, how the API reads a new one, its ids, and the pages of the newest first.
 
-Nothing is stored: a created message is echoed back. A real API would write it to a table here.
+A message id is a UUIDv7 (RFC 9562): 48 bits of Unix time in milliseconds, then random bits. Its text
+sorts by creation time, so the store's index of the newest messages sorts by id alone, with no ties.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
+import os
+import re
 import uuid
 from base64 import b64decode
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +23,10 @@ from messages_api.errors import InvalidRequest
 MAX_TEXT_CHARS = 500
 #: Room for any valid message, even with every character \u-escaped; a larger body is refused unparsed.
 MAX_BODY_BYTES = 8_192
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+_MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -29,28 +37,104 @@ class Message:
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "author": self.author, "createdAt": timestamp(self.created_at)}
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: list[Message]
+    #: The last message of this page when more may follow: where the next page starts after.
+    last: str | None
+
+    def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "text": self.text,
-            "author": self.author,
-            "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
+            "messages": [message.to_json() for message in self.messages],
+            "next": encode_cursor(self.last) if self.last is not None else None,
         }
 
 
-SAMPLE_MESSAGES = (
-    Message(
-        "0b7f2c1e-3d4a-4f5b-9c6d-7e8f9a0b1c2d",
-        "Welcome to the messages API.",
-        "system",
-        datetime(2025, 1, 6, 9, 0, tzinfo=UTC),
-    ),
-    Message(
-        "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
-        "Reading needs messages:read; posting, messages:write.",
-        "system",
-        datetime(2025, 1, 6, 9, 5, tzinfo=UTC),
-    ),
-)
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. 2026-01-02T03:04:05.678Z (sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+# Ids --------------------------------------------------------------------------------------------------
+
+
+def new_message_id(created_at: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A UUIDv7 for a message created at `created_at`: its first 48 bits are that time in milliseconds."""
+    milliseconds = int(created_at.timestamp() * 1000)
+    value = (milliseconds & (2**48 - 1)) << 80 | int.from_bytes(random_bytes(10)) & (2**80 - 1)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC 9562 variant
+    return str(uuid.UUID(int=value))
+
+
+def parse_message_id(raw: str | None) -> str:
+    """A message id from a URL: a UUIDv7 in its usual text form (any case); anything else is a 400."""
+    candidate = (raw or "").lower()
+    if not _MESSAGE_ID.fullmatch(candidate):
+        raise InvalidRequest("The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b")
+    return candidate
+
+
+# Pages ------------------------------------------------------------------------------------------------
+
+
+def encode_cursor(last_id: str) -> str:
+    """The opaque `next` value: the page's last id, as 22 base64url characters."""
+    return base64.urlsafe_b64encode(uuid.UUID(last_id).bytes).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> str:
+    invalid = InvalidRequest("'cursor' is not a value this API returned as 'next'")
+    if len(cursor) != 22 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "==")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    last_id = str(uuid.UUID(bytes=raw))
+    # Only the canonical spelling of a message id decodes: no second spelling of one cursor.
+    if not _MESSAGE_ID.fullmatch(last_id) or encode_cursor(last_id) != cursor:
+        raise invalid
+    return last_id
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: str | None  # the id the page starts after, from the cursor
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Sequence[str]] | None) -> PageRequest:
+        """`?limit=` (1 to 100, default 20) and `?cursor=` (a previous page's `next`), each at most once."""
+        query = query or {}
+        limit_text, cursor = _single(query, "limit"), _single(query, "cursor")
+        limit = DEFAULT_PAGE_SIZE
+        if limit_text is not None:
+            if not limit_text.isascii() or not limit_text.isdigit() or len(limit_text) > 3:
+                raise InvalidRequest(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}")
+            limit = int(limit_text)
+            if not 1 <= limit <= MAX_PAGE_SIZE:
+                raise InvalidRequest(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}")
+        return cls(limit, decode_cursor(cursor) if cursor is not None else None)
+
+
+def _single(query: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"'{name}' must be given at most once")
+    return values[0]
+
+
+# New messages -----------------------------------------------------------------------------------------
 
 
 def read_new_message_text(body: str | None, base64_encoded: bool = False) -> str:
@@ -77,22 +161,10 @@ def read_new_message_text(body: str | None, base64_encoded: bool = False) -> str
     text = text.strip()
     if not text:
         raise InvalidRequest("'text' must not be empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON lets a lone surrogate through (\ud800); no store takes it
+        raise InvalidRequest("'text' must be Unicode text (it has a lone surrogate)") from None
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"'text' must be at most {MAX_TEXT_CHARS} characters")
     return text
-
-
-class MessageBoard:
-    def __init__(
-        self,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-    ) -> None:
-        self._clock = clock
-        self._new_id = new_id
-
-    def recent(self) -> list[Message]:
-        return list(SAMPLE_MESSAGES)
-
-    def create(self, text: str, author: str) -> Message:
-        return Message(self._new_id(), text, author, self._clock().astimezone(UTC).replace(microsecond=0))

@@ -25,7 +25,7 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[dict[str, str]]:
         if error.status >= 500:
-            logger.error(error.message, extra={"error": error.code})
+            logger.error(error.message, extra={"error": error.code, **error.log_fields()})
         return error_response(error.status, error.code, error.message, error.headers())
 
     @app.not_found
