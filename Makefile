@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements-dev.txt functions/authorizer/requirements.txt functions/api/requirements.txt
+REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer/requirements.txt \
+	functions/api/requirements.txt
 
 .PHONY: test lint format build bench clean explain dev token rotate-key load
 
@@ -19,12 +20,14 @@ $(STAMP): $(REQUIREMENTS)
 #   make dev TEMPLATE=examples/own-api/template.yaml PROVIDER_CONFIG=examples/own-api/provider.json
 API_PORT ?= 3000
 PROVIDER_PORT ?= 3001
+DYNAMODB_PORT ?= 8000
 ISSUER ?=
 AUDIENCE ?=
 JWKS_URI ?=
 SCOPE ?=
 TEMPLATE ?=
 PROVIDER_CONFIG ?=
+CLIENT ?= dev-client
 
 # `make dev` installs only what the local stack runs (local/requirements.txt): about half the time of
 # the full development set, which `make test` and `make lint` add on top.
@@ -34,15 +37,17 @@ $(DEV_STAMP): local/requirements.txt $(REQUIREMENTS)
 	$(BIN)/python -m pip install --quiet -r local/requirements.txt
 	touch $(DEV_STAMP)
 
-## dev: the API on 127.0.0.1:$(API_PORT) and an OpenID provider on 127.0.0.1:$(PROVIDER_PORT), in the foreground
+## dev: the API on 127.0.0.1:$(API_PORT), an OpenID provider on 127.0.0.1:$(PROVIDER_PORT) and a DynamoDB on
+## 127.0.0.1:$(DYNAMODB_PORT) with the template's table (in memory), in the foreground
 dev: $(DEV_STAMP)
-	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) \
+	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)') \
 		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)')
 
-## token: print an access token from the running local provider (make token SCOPE="messages:read")
+## token: print an access token from the running local provider (make token SCOPE="messages:read"),
+## for CLIENT (a client of local/provider.json; default dev-client)
 token: $(DEV_STAMP)
-	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)'
+	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)' --client-id '$(CLIENT)'
 
 ## rotate-key: sign new tokens with a new key; the old key stays published until its tokens expire
 rotate-key: $(DEV_STAMP)

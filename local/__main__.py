@@ -1,4 +1,5 @@
-"""`python -m local dev | token | rotate-key`: what `make dev`, `make token` and `make rotate-key` run."""
+"""`python -m local dev | token | rotate-key | dynamodb`: what `make dev`, `make token` and `make rotate-key`
+run, and a local DynamoDB with the template's tables on its own (for `sam local`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
+from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
 from local.stack import LocalStack, StackOptions
-from local.template import TemplateError
+from local.template import TemplateError, load_api
 
 DEFAULT_CLIENT = ("dev-client", "dev-secret")
 #: Where template.yaml serves its RFC 9728 metadata (functions/api/messages_api/resource_metadata.py).
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     dev.add_argument("--api-port", type=int, default=3000)
     dev.add_argument("--provider-port", type=int, default=3001)
+    dev.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
     dev.add_argument("--issuer", help="trust this external issuer instead of the local provider")
     dev.add_argument("--audience", help="the audience tokens of --issuer carry")
     dev.add_argument("--jwks-uri", help="the JWKS URL of --issuer, to skip discovery")
@@ -48,9 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--provider-port", type=int, default=3001)
     token.add_argument("--scope", default="", help="space-separated scopes (default: all the client's)")
     token.add_argument("--client-id", default=DEFAULT_CLIENT[0])
-    token.add_argument("--client-secret", default=DEFAULT_CLIENT[1])
+    token.add_argument("--client-secret", help="default: the client's secret in local/provider.json")
 
     commands.add_parser("rotate-key", help="start signing with a new key; the old one stays published")
+
+    dynamodb = commands.add_parser(
+        "dynamodb", help="only a DynamoDB with the template's tables, in the foreground (for sam local)"
+    )
+    dynamodb.add_argument("--template", type=Path, default=StackOptions.template)
+    dynamodb.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    dynamodb.add_argument("--port", type=int, default=DEFAULT_DYNAMODB_PORT)
 
     args = parser.parse_args(argv)
     try:
@@ -58,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             return _dev(args)
         if args.command == "token":
             return _token(args)
+        if args.command == "dynamodb":
+            return _dynamodb(args)
         return _rotate_key()
-    except (ConfigError, TemplateError, FunctionLoadError, ValueError, OSError) as error:
+    except (ConfigError, TemplateError, FunctionLoadError, LocalDynamoDBError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -76,6 +89,7 @@ def _dev(args: argparse.Namespace) -> int:
         provider_config=args.provider_config,
         api_port=args.api_port,
         provider_port=args.provider_port,
+        dynamodb_port=args.dynamodb_port,
         external_issuer=args.issuer or None,
         external_audience=args.audience or None,
         external_jwks_uri=args.jwks_uri or None,
@@ -84,15 +98,36 @@ def _dev(args: argparse.Namespace) -> int:
     stack = LocalStack(options, log=lambda line: print(line, flush=True))
     stack.start()
     print(_banner(stack), flush=True)
+    _wait_for_a_stop_signal()
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _dynamodb(args: argparse.Namespace) -> int:
+    # Translated with the template's defaults: the tables do not depend on the provider parameters.
+    tables = load_api(args.template, {"IssuerUrl": "https://issuer.invalid", "Audience": "local"}).tables
+    if not tables:
+        raise ValueError(f"{args.template} has no AWS::DynamoDB::Table")
+    dynamodb = LocalDynamoDB(args.host, args.port)
+    dynamodb.start()
+    try:
+        dynamodb.create_tables(tables.values())
+        names = ", ".join(table.name for table in tables.values())
+        print(f"DynamoDB  {dynamodb.url}  (moto, in memory; tables {names}). Ctrl-C stops it.", flush=True)
+        _wait_for_a_stop_signal()
+    finally:
+        dynamodb.stop()
+    return 0
+
+
+def _wait_for_a_stop_signal() -> None:
     stopped = threading.Event()
-    # Ctrl-C or a TERM stops both servers, even when started in the background with SIGINT ignored.
+    # Ctrl-C or a TERM stops the servers, even when started in the background with SIGINT ignored.
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopped.set())
     while not stopped.wait(0.5):
         pass
-    stack.stop()
-    print("stopped", flush=True)
-    return 0
 
 
 def _banner(stack: LocalStack) -> str:
@@ -109,6 +144,9 @@ def _banner(stack: LocalStack) -> str:
         lines.append(
             f"Metadata  {stack.api_url}{METADATA_PATH}  (RFC 9728: issuer and scopes; the 401 points here)"
         )
+    if stack.dynamodb is not None:
+        names = ", ".join(table.name for table in api.tables.values())
+        lines.append(f"DynamoDB  {stack.dynamodb_url}  (moto, in memory while this runs; tables {names})")
     if stack.provider_url and stack.issuer is not None:
         client_id, secret = DEFAULT_CLIENT
         token_url = f"{stack.provider_url}{TOKEN_PATH}"
@@ -132,7 +170,7 @@ def _banner(stack: LocalStack) -> str:
             f"Issuer    {authorizer_env.get('ISSUER')} (audience {authorizer_env.get('AUDIENCE')}):"
             " use tokens from your provider"
         )
-    lines += ["", "Ctrl-C stops both. One line per request follows.", ""]
+    lines += ["", "Ctrl-C stops everything. One line per request follows.", ""]
     return "\n".join(lines)
 
 
@@ -140,7 +178,14 @@ def _token(args: argparse.Namespace) -> int:
     fields = {"grant_type": "client_credentials"}
     if args.scope.strip():
         fields["scope"] = " ".join(args.scope.split())
-    credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(args.client_secret)}"
+    secret = args.client_secret
+    if secret is None:
+        client = ProviderConfig.load(StackOptions().provider_config).clients.get(args.client_id)
+        if client is None:
+            print(f"error: {args.client_id} is not a client of local/provider.json", file=sys.stderr)
+            return 1
+        secret = client.secret
+    credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(secret)}"
     request = urllib.request.Request(
         f"http://127.0.0.1:{args.provider_port}{TOKEN_PATH}",
         data=urllib.parse.urlencode(fields).encode(),

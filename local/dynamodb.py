@@ -53,7 +53,8 @@ def create_table_requests(table: TableSpec) -> list[tuple[str, dict[str, Any]]]:
     for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if kind in properties:
             create[kind] = [
-                {name: index[name] for name in _INDEX_PROPERTIES if name in index} for index in properties[kind]
+                {name: index[name] for name in _INDEX_PROPERTIES if name in index}
+                for index in properties[kind]
             ]
     if "StreamSpecification" in properties:
         create["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
 from local.lambdas import LambdaFunction
@@ -24,7 +23,8 @@ class StackOptions:
     host: str = "127.0.0.1"
     api_port: int = 3000
     provider_port: int = 3001
-    dynamodb_port: int = DEFAULT_DYNAMODB_PORT
+    #: 0: any free port (the functions are told which); `make dev` asks for DynamoDB Local's 8000.
+    dynamodb_port: int = 0
     provider_config: Path = ROOT / "local" / "provider.json"
     key_file: Path = ROOT / ".local" / "provider-keys.json"
     #: A real issuer and audience to trust instead of the local provider (which then does not start).

@@ -272,4 +272,113 @@ def test_the_template_routes_are_all_served(stack: Stack) -> None:
         ("GET", "/profile", "JwtAuthorizer"),
         ("GET", "/messages", "JwtAuthorizer"),
         ("POST", "/messages", "JwtAuthorizer"),
+        ("GET", "/messages/{id}", "JwtAuthorizer"),
+        ("DELETE", "/messages/{id}", "JwtAuthorizer"),
     }
+
+
+# The messages API: stored in the stack's DynamoDB, each caller's own to delete ------------------------
+
+
+def client_token(stack: Stack, client: tuple[str, str], scope: str = "messages:read messages:write") -> str:
+    response = stack.token_response(scope, auth=client)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+DEV = ("dev-client", "dev-secret")
+WRITER = ("writer-client", "writer-secret")
+READER = ("reader-client", "reader-secret")
+
+
+def test_the_readme_flow_post_list_read_then_only_the_author_deletes(stack: Stack) -> None:
+    author, other = client_token(stack, DEV), client_token(stack, WRITER)
+
+    posted = stack.call("POST", "/messages", author, json={"text": "Hello from the quick start"})
+    assert posted.status_code == 201
+    message = posted.json()
+    assert (message["text"], message["author"]) == ("Hello from the quick start", "dev-client")
+
+    listed = stack.call("GET", "/messages", author)
+    assert listed.status_code == 200
+    assert listed.json()["messages"][0] == message
+
+    assert stack.call("GET", f"/messages/{message['id']}", other).json() == message
+
+    refused = stack.call("DELETE", f"/messages/{message['id']}", other)
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"error": "forbidden", "message": f"Only the author of message {message['id']} may delete it"},
+    )
+    assert stack.call("GET", f"/messages/{message['id']}", author).status_code == 200
+
+    deleted = stack.call("DELETE", f"/messages/{message['id']}", author)
+    assert (deleted.status_code, deleted.content) == (204, b"")
+
+    gone = stack.call("GET", f"/messages/{message['id']}", author)
+    assert (gone.status_code, gone.json()["error"]) == (404, "not_found")
+
+
+def test_a_reader_is_denied_deleting_by_the_gateway_on_the_path_parameter_route(stack: Stack) -> None:
+    message = stack.call("POST", "/messages", client_token(stack, DEV), json={"text": "keep me"}).json()
+    reader = client_token(stack, READER, "messages:read")
+    first_line = len(stack.lines)
+
+    response = stack.call("DELETE", f"/messages/{message['id']}", reader)
+
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    # The authorizer's Deny for DELETE /messages/{id} answered: the function was not invoked.
+    decision = next(line for line in stack.lines[first_line:] if " · " in line).split(" · ")[1]
+    assert decision.startswith("deny")
+    assert stack.call("GET", f"/messages/{message['id']}", reader).status_code == 200
+
+
+def test_pages_over_http_follow_next_until_it_is_null(stack: Stack) -> None:
+    token = client_token(stack, DEV)
+    texts = [f"page test {n}" for n in range(5)]
+    for text in texts:
+        assert stack.call("POST", "/messages", token, json={"text": text}).status_code == 201
+
+    seen: list[str] = []
+    cursor = None
+    while len(seen) < len(texts):
+        page = stack.call("GET", "/messages", token, params={"limit": 2, "cursor": cursor}).json()
+        seen += [message["text"] for message in page["messages"]]
+        cursor = page["next"]
+        assert cursor is not None
+
+    assert seen[: len(texts)] == texts[::-1]
+    bad = stack.call("GET", "/messages", token, params={"limit": "many"})
+    assert (bad.status_code, bad.json()["error"]) == (400, "invalid_request")
+    bad_cursor = stack.call("GET", "/messages", token, params={"cursor": "not-ours"})
+    assert (bad_cursor.status_code, bad_cursor.json()["error"]) == (400, "invalid_request")
+    malformed = stack.call("GET", "/messages/not-an-id", token)
+    assert (malformed.status_code, malformed.json()["error"]) == (400, "invalid_request")
+
+
+def test_the_stacks_dynamodb_holds_the_templates_table(stack: Stack) -> None:
+    import boto3
+
+    assert stack.running.dynamodb_url is not None
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.running.dynamodb_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    table = client.describe_table(TableName="MessagesTable")["Table"]
+
+    definition = stack.running.api.tables["MessagesTable"].properties
+    assert table["KeySchema"] == definition["KeySchema"]
+    assert [(i["IndexName"], i["KeySchema"]) for i in table["GlobalSecondaryIndexes"]] == [
+        (i["IndexName"], i["KeySchema"]) for i in definition["GlobalSecondaryIndexes"]
+    ]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert (
+        client.describe_continuous_backups(TableName="MessagesTable")["ContinuousBackupsDescription"][
+            "PointInTimeRecoveryDescription"
+        ]["PointInTimeRecoveryStatus"]
+        == "ENABLED"
+    )

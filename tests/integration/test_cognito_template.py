@@ -56,7 +56,8 @@ def own_provider() -> dict[str, Any]:
 
 def parameters_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
     defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
-    return defaults | given | CREATED | {"AWS::StackName": "messages"}
+    resources = {name: name for name in stack["Resources"]}  # a resource's Ref: its logical id here
+    return resources | defaults | given | CREATED | {"AWS::StackName": "messages"}
 
 
 def conditions_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, bool]:
@@ -116,8 +117,16 @@ def test_without_an_issuer_the_stack_creates_a_user_pool_with_domain_resource_se
         "Identifier": "messages-api",
         "Name": "Messages API",
         "Scopes": [
-            {"ScopeName": {"Ref": "ReadScope"}, "ScopeDescription": "Read messages (GET /messages)"},
-            {"ScopeName": {"Ref": "WriteScope"}, "ScopeDescription": "Create messages (POST /messages)"},
+            {
+                "ScopeName": {"Ref": "ReadScope"},
+                "ScopeDescription": "Read messages (GET /messages, GET /messages/{id})",
+            },
+            {
+                "ScopeName": {"Ref": "WriteScope"},
+                "ScopeDescription": (
+                    "Post messages and delete your own (POST /messages, DELETE /messages/{id})"
+                ),
+            },
         ],
     }
     assert cognito["UserPoolClient"]["Properties"] == {
@@ -159,6 +168,7 @@ def test_with_an_issuer_no_cognito_resource_or_output_is_created(own_provider: d
         "ProfileUrl",
         "MessagesUrl",
         "ResourceMetadataUrl",
+        "MessagesTableName",
         "AuthorizerFunctionName",
     }
 
@@ -180,6 +190,8 @@ def test_the_self_contained_authorizer_trusts_the_pool_with_its_client_as_audien
     assert json.loads(env["ROUTE_SCOPES"]) == {
         "GET /messages": ["messages-api/messages:read"],
         "POST /messages": ["messages-api/messages:write"],
+        "GET /messages/{id}": ["messages-api/messages:read"],
+        "DELETE /messages/{id}": ["messages-api/messages:write"],
     }
     assert (
         env["ROUTE_SCOPES"]
@@ -200,6 +212,8 @@ def test_with_an_issuer_the_authorizer_uses_it_and_the_scopes_unprefixed(
     assert json.loads(env["ROUTE_SCOPES"]) == {
         "GET /messages": ["messages:read"],
         "POST /messages": ["messages:write"],
+        "GET /messages/{id}": ["messages:read"],
+        "DELETE /messages/{id}": ["messages:write"],
     }
 
 
@@ -232,7 +246,7 @@ def test_a_client_credentials_token_of_the_pool_passes_the_self_contained_author
     assert result["policyDocument"]["Statement"][1] == {
         "Action": "execute-api:Invoke",
         "Effect": "Deny",
-        "Resource": [f"{STAGE}/POST/messages"],
+        "Resource": [f"{STAGE}/DELETE/messages/*", f"{STAGE}/POST/messages"],
     }
     caller = Caller.from_event({"requestContext": {"authorizer": result["context"]}})
     caller.require(RouteTable.parse(env["ROUTE_SCOPES"]).required("GET", "/messages"))

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import Telemetry
+from messages_api.errors import NotTheAuthor
+from messages_api.messages import Message
+from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
 
@@ -79,6 +83,10 @@ def jwt_authorizer(stack: dict[str, Any]) -> dict[str, Any]:
     return scheme
 
 
+#: What `Ref: AWS::NoValue` resolves to: the property is left out.
+NO_VALUE = "<AWS::NoValue>"
+
+
 def resolve(value: Any, parameters: dict[str, str], conditions: dict[str, bool] | None = None) -> Any:
     """Ref, Fn::Sub and Fn::If over parameters, as CloudFormation will resolve them at deploy time."""
     if isinstance(value, dict) and set(value) == {"Fn::If"} and conditions is not None:
@@ -92,11 +100,14 @@ def resolve(value: Any, parameters: dict[str, str], conditions: dict[str, bool] 
 
 
 def environment(stack: dict[str, Any], function: str, **parameters: str) -> dict[str, str]:
+    """A function's variables as CloudFormation resolves them; a resource's `Ref` gives its logical id."""
     defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
-    values = defaults | PROVIDER | parameters | {"AWS::StackName": "messages", "AWS::Region": "us-east-1"}
+    values = {name: name for name in stack["Resources"]} | {"AWS::NoValue": NO_VALUE}
+    values |= defaults | PROVIDER | parameters | {"AWS::StackName": "messages", "AWS::Region": "us-east-1"}
     variables = stack["Resources"][function]["Properties"]["Environment"]["Variables"]
     conditions = {name: holds(condition, values) for name, condition in stack.get("Conditions", {}).items()}
-    return {name: resolve(value, values, conditions) for name, value in variables.items()}
+    resolved = {name: resolve(value, values, conditions) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not NO_VALUE}
 
 
 def holds(condition: Any, parameters: dict[str, str]) -> bool:
@@ -271,7 +282,11 @@ def test_the_sample_authorizer_event_with_a_real_token_gets_a_stage_wide_policy(
         "Version": "2012-10-17",
         "Statement": [
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{stage}/*/*"},
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{stage}/POST/messages"]},
+            {
+                "Action": "execute-api:Invoke",
+                "Effect": "Deny",
+                "Resource": [f"{stage}/DELETE/messages/*", f"{stage}/POST/messages"],
+            },
         ],
     }
 
@@ -307,6 +322,8 @@ def test_only_public_and_the_resource_metadata_are_open_and_every_other_route_us
         ("GET", "/profile"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
         ("GET", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
         ("POST", "/messages"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
+        ("GET", "/messages/{id}"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
+        ("DELETE", "/messages/{id}"): ([{"JwtAuthorizer": []}], "aws_proxy", "ProtectedFunction"),
     }
 
 
@@ -329,6 +346,8 @@ def test_the_authorizer_and_the_protected_function_read_the_same_route_scopes(st
     assert set(RouteTable.parse(authorizer)) == {
         Route("GET", "/messages", frozenset({"messages:read"})),
         Route("POST", "/messages", frozenset({"messages:write"})),
+        Route("GET", "/messages/{id}", frozenset({"messages:read"})),
+        Route("DELETE", "/messages/{id}", frozenset({"messages:write"})),
     }
 
 
@@ -341,6 +360,8 @@ def test_the_scope_parameters_change_the_table_for_both_readers(stack: dict[str,
     assert json.loads(authorizer) == {
         "GET /messages": ["api://messages/Messages.Read"],
         "POST /messages": ["messages/write"],
+        "GET /messages/{id}": ["api://messages/Messages.Read"],
+        "DELETE /messages/{id}": ["messages/write"],
     }
 
 
@@ -467,7 +488,8 @@ def test_each_function_may_only_write_its_own_logs_and_traces(stack: dict[str, A
         assert role["AssumeRolePolicyDocument"]["Statement"] == [
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ]
-        [policy] = role["Policies"]
+        policy = role["Policies"][0]
+        assert policy["PolicyName"] == "logs-and-traces"
         assert policy["PolicyDocument"]["Statement"] == [
             {
                 "Effect": "Allow",
@@ -480,7 +502,114 @@ def test_each_function_may_only_write_its_own_logs_and_traces(stack: dict[str, A
                 "Resource": "*",
             },
         ], name
+        others = [policy["PolicyName"] for policy in role["Policies"][1:]]
+        assert others == (["messages-table"] if name == "ProtectedFunction" else []), name
     assert len(resources_of_type(stack, "AWS::IAM::Role")) == len(FUNCTIONS)
+
+
+# The messages table --------------------------------------------------------------------------------------
+
+
+def test_the_messages_table_is_on_demand_with_point_in_time_recovery_encrypted_and_kept_on_delete(
+    stack: dict[str, Any],
+) -> None:
+    table = stack["Resources"]["MessagesTable"]
+
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    properties = table["Properties"]
+    assert "TableName" not in properties  # CloudFormation names it, so two stacks never collide
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert [index["IndexName"] for index in properties["GlobalSecondaryIndexes"]] == [INDEX_NAME]
+
+
+def table_policy(stack: dict[str, Any]) -> list[dict[str, Any]]:
+    role = stack["Resources"]["ProtectedFunctionRole"]["Properties"]
+    [policy] = [policy for policy in role["Policies"] if policy["PolicyName"] == "messages-table"]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_the_protected_functions_table_policy_names_only_the_table_and_its_index(
+    stack: dict[str, Any],
+) -> None:
+    assert table_policy(stack) == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+            "Resource": {"Fn::GetAtt": ["MessagesTable", "Arn"]},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Sub": f"${{MessagesTable.Arn}}/index/{INDEX_NAME}"},
+        },
+    ]
+
+
+def test_the_table_policy_allows_exactly_the_calls_the_store_makes_where_it_makes_them(
+    stack: dict[str, Any], messages_table: Any
+) -> None:
+    # Every call of every store operation, recorded as the SDK sends it: the action and what it targets.
+    made: set[tuple[str, str]] = set()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        index = params.get("IndexName")
+        made.add((f"dynamodb:{model.name}", f"index/{index}" if index else "table"))
+
+    messages_table.meta.events.register("before-parameter-build.dynamodb", record)
+    store = MessageStore(messages_table, "MessagesTable")
+    message = Message("0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b", "hi", "alice", datetime(2026, 1, 1, tzinfo=UTC))
+    store.put(message)
+    store.get(message.id)
+    store.newest(10)
+    with pytest.raises(NotTheAuthor):
+        store.delete(message.id, author="mallory")
+    store.delete(message.id, author="alice")
+    messages_table.meta.events.unregister("before-parameter-build.dynamodb", record)
+
+    allowed = set()
+    for statement in table_policy(stack):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resource = statement["Resource"]
+        target = "table" if resource == {"Fn::GetAtt": ["MessagesTable", "Arn"]} else resource["Fn::Sub"]
+        target = target.replace("${MessagesTable.Arn}/", "")
+        allowed |= {(action, target) for action in actions}
+    assert made == allowed
+
+
+def test_the_protected_function_is_given_the_tables_name_and_no_endpoint_when_deployed(
+    stack: dict[str, Any],
+) -> None:
+    deployed = environment(stack, "ProtectedFunction")
+    local = environment(stack, "ProtectedFunction", LocalDynamoDbEndpoint="http://172.17.0.1:8000")
+
+    assert deployed["TABLE_NAME"] == "MessagesTable"  # a Ref: CloudFormation's name for the table
+    assert "DYNAMODB_ENDPOINT_URL" not in deployed
+    assert local["DYNAMODB_ENDPOINT_URL"] == "http://172.17.0.1:8000"
+    assert "TABLE_NAME" not in environment(stack, "PublicFunction")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://host.docker.internal:8000/", True),
+        ("https://dynamodb.local", True),
+        ("127.0.0.1:8000", False),
+        ("http://127.0.0.1:8000/path", False),
+        ("http://127.0.0.1:8000 ", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_the_local_endpoint_parameter_takes_only_an_http_url_of_a_server(
+    endpoint: str, allowed: bool
+) -> None:
+    pattern = source()["Parameters"]["LocalDynamoDbEndpoint"]["AllowedPattern"]
+
+    assert bool(re.fullmatch(pattern, endpoint)) is allowed
 
 
 # Gateway responses ---------------------------------------------------------------------------------------

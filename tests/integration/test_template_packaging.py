@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api_events import ROUTE_SCOPES
-from tests.support.function_build import MAKE, offline_build
+from tests.support.function_build import MAKE, ROOT, offline_build
 
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 
@@ -58,12 +58,25 @@ def cold_imports(artifact: Path, module: str, env: dict[str, str]) -> set[str]:
 def test_the_api_functions_load_only_their_own_code_and_powertools(
     artifacts: dict[str, Path], function: str, module: str
 ) -> None:
-    loaded = cold_imports(artifacts[function], module, {"ROUTE_SCOPES": ROUTE_SCOPES})
+    env = {"ROUTE_SCOPES": ROUTE_SCOPES, "TABLE_NAME": "MessagesTable", "AWS_DEFAULT_REGION": "us-east-1"}
+
+    loaded = cold_imports(artifacts[function], module, env)
 
     assert "messages_api" in loaded
     assert loaded.isdisjoint({"jwt_authorizer", "authorizer_handler", "tests"})
     # (Powertools itself imports the bare botocore package, when present, to tag its user agent.)
-    assert loaded.isdisjoint({"jwt", "cryptography", "requests", "boto3", "pydantic"})
+    assert loaded.isdisjoint({"jwt", "cryptography", "requests", "pydantic", "moto", "samtranslator"})
+    # The protected function's DynamoDB client is built at init; the public function never needs one.
+    assert ("boto3" in loaded) is (function == "ProtectedFunction")
+
+
+def test_the_api_functions_rely_on_the_runtimes_boto3_instead_of_bundling_it() -> None:
+    # Lambda's Python runtimes include boto3; shipping it would make the zip about ten times larger
+    # (functions/api/requirements.txt and docs/performance.md).
+    requirements = (ROOT / "functions" / "api" / "requirements.txt").read_text().splitlines()
+    names = {line.split(">")[0].split("=")[0].split("[")[0].strip().lower() for line in requirements}
+
+    assert names.isdisjoint({"boto3", "botocore", "s3transfer"})
 
 
 def test_the_public_function_does_not_load_the_protected_routes_code(artifacts: dict[str, Path]) -> None:

@@ -17,7 +17,10 @@ from typing import Any
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 #: The template's ROUTE_SCOPES with its default ReadScope and WriteScope (tests/integration checks this).
-ROUTE_SCOPES = '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}'
+ROUTE_SCOPES = (
+    '{"GET /messages": ["messages:read"], "POST /messages": ["messages:write"], '
+    '"GET /messages/{id}": ["messages:read"], "DELETE /messages/{id}": ["messages:write"]}'
+)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -38,12 +41,25 @@ def proxy_event(
     body: str | None = None,
     base64_encoded: bool = False,
     authorizer: dict[str, Any] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A REST API proxy event for `method resource`, authorized with `authorizer` as its context."""
+    """A REST API proxy event for `method resource`, authorized with `authorizer` as its context.
+
+    `path_parameters` fill the resource's `{name}` segments into the path, as API Gateway does.
+    """
     event = copy.deepcopy(load_event("messages-post.json"))
+    path = resource
+    for name, value in (path_parameters or {}).items():
+        path = path.replace(f"{{{name}}}", value)
     event["httpMethod"] = event["requestContext"]["httpMethod"] = method
-    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = resource
-    event["requestContext"]["path"] = f"/{event['requestContext']['stage']}{resource}"
+    event["resource"] = event["requestContext"]["resourcePath"] = resource
+    event["path"] = path
+    event["pathParameters"] = dict(path_parameters) if path_parameters else None
+    event["requestContext"]["path"] = f"/{event['requestContext']['stage']}{path}"
+    if query:
+        event["multiValueQueryStringParameters"] = {name: list(values) for name, values in query.items()}
+        event["queryStringParameters"] = {name: values[-1] for name, values in query.items()}
     event["body"] = base64.b64encode(body.encode()).decode() if base64_encoded and body else body
     event["isBase64Encoded"] = base64_encoded
     if authorizer is None:

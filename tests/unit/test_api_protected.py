@@ -1,44 +1,88 @@
-"""The protected function: GET /profile, GET /messages and POST /messages behind the JWT authorizer."""
+"""The protected function: GET /profile and the messages API behind the JWT authorizer, on moto's DynamoDB."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-import protected_api
-from messages_api.messages import MAX_BODY_BYTES, MAX_TEXT_CHARS, MessageBoard
-from route_table import RouteTable
-from tests.support.api_events import (
-    ROUTE_SCOPES,
-    FakeLambdaContext,
-    authorizer_context,
-    json_response,
-    proxy_event,
-)
+from messages_api.board import MessageBoard
+from messages_api.messages import MAX_BODY_BYTES, MAX_TEXT_CHARS, encode_cursor
+from tests.support.api_events import FakeLambdaContext, authorizer_context, json_response, proxy_event
 
 READ_AND_WRITE = "messages:read messages:write"
+START = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
+
+
+class SteppingClock:
+    """A clock that moves one second forward at each reading: each message is newer than the last."""
+
+    def __init__(self) -> None:
+        self.now = START - timedelta(seconds=1)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
 
 
 @pytest.fixture(autouse=True)
-def deployed_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The route table and a message board with a fixed clock and ids, as the function would build them."""
-    monkeypatch.setattr(protected_api, "route_scopes", RouteTable.parse(ROUTE_SCOPES))
-    monkeypatch.setattr(
-        protected_api,
-        "board",
-        MessageBoard(clock=lambda: datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), new_id=lambda: "msg-1"),
-    )
+def api(protected_function: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The function as deployed, with a board whose clock and random bits the tests choose."""
+    board = MessageBoard(protected_function.board.store, clock=SteppingClock(), random_bytes=bytes)
+    monkeypatch.setattr(protected_function, "board", board)
+    return protected_function
 
 
 def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    import protected_api  # cold-started by the `api` fixture
+
     return json_response(protected_api.lambda_handler(event, FakeLambdaContext()))  # type: ignore[arg-type]
 
 
 def post_messages(body: str | None, scope: str = READ_AND_WRITE, **kwargs: Any) -> dict[str, Any]:
     return proxy_event("POST", "/messages", body=body, authorizer=authorizer_context(scope=scope), **kwargs)
+
+
+def post(text: str, sub: str = "user-123") -> dict[str, Any]:
+    status, body, _ = call(
+        proxy_event(
+            "POST", "/messages", body=json.dumps({"text": text}), authorizer=authorizer_context(sub=sub)
+        )
+    )
+    assert status == 201, body
+    return body
+
+
+def list_messages(scope: str = "messages:read", **query: str | list[str]) -> tuple[int, dict[str, Any]]:
+    values = {name: value if isinstance(value, list) else [value] for name, value in query.items()}
+    event = proxy_event("GET", "/messages", authorizer=authorizer_context(scope=scope), query=values or None)
+    status, body, _ = call(event)
+    return status, body
+
+
+def delete(message_id: str, sub: str = "user-123") -> dict[str, Any]:
+    """The raw proxy response of DELETE /messages/{id}: a 204 has no body to decode."""
+    import protected_api
+
+    event = one_message("DELETE", message_id, sub=sub)
+    response: dict[str, Any] = protected_api.lambda_handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+    return response
+
+
+def one_message(method: str, message_id: str, sub: str = "user-123", scope: str = READ_AND_WRITE) -> Any:
+    return proxy_event(
+        method,
+        "/messages/{id}",
+        path_parameters={"id": message_id},
+        authorizer=authorizer_context(sub=sub, scope=scope),
+    )
+
+
+#: The id of the first message the stepping clock stamps (random bits all zero).
+FIRST_ID = "019b7ca9-8f2e-7000-8000-000000000000"
 
 
 # GET /profile --------------------------------------------------------------------------------------------
@@ -73,57 +117,30 @@ def test_profile_needs_no_scope_and_reports_a_missing_client_as_null() -> None:
     assert body["claims"]["groups"] == "admins,devs"
 
 
-# GET /messages -------------------------------------------------------------------------------------------
-
-
-def test_list_messages_with_the_read_scope_returns_the_sample_messages() -> None:
-    status, body, _ = call(
-        proxy_event("GET", "/messages", authorizer=authorizer_context(scope="messages:read"))
-    )
-
-    assert status == 200
-    assert body == {
-        "messages": [
-            {
-                "id": "0b7f2c1e-3d4a-4f5b-9c6d-7e8f9a0b1c2d",
-                "text": "Welcome to the messages API.",
-                "author": "system",
-                "createdAt": "2025-01-06T09:00:00Z",
-            },
-            {
-                "id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
-                "text": "Reading needs messages:read; posting, messages:write.",
-                "author": "system",
-                "createdAt": "2025-01-06T09:05:00Z",
-            },
-        ]
-    }
-
-
-@pytest.mark.parametrize("scope", ["", "messages:write", "messages:readonly", "MESSAGES:READ"])
-def test_list_messages_without_the_read_scope_is_forbidden(scope: str) -> None:
-    status, body, headers = call(proxy_event("GET", "/messages", authorizer=authorizer_context(scope=scope)))
-
-    assert (status, body) == (
-        403,
-        {"error": "insufficient_scope", "message": "This route requires the scope(s): messages:read"},
-    )
-    assert headers["WWW-Authenticate"] == ['Bearer error="insufficient_scope", scope="messages:read"']
-
-
 # POST /messages ------------------------------------------------------------------------------------------
 
 
-def test_create_message_answers_201_with_the_caller_as_author() -> None:
+def test_create_message_answers_201_with_the_caller_as_author_and_stores_it() -> None:
     status, body, _ = call(post_messages(json.dumps({"text": "  Hello, world  "})))
 
     assert status == 201
     assert body == {
-        "id": "msg-1",
+        "id": FIRST_ID,
         "text": "Hello, world",
         "author": "user-123",
-        "createdAt": "2026-01-02T03:04:05Z",
+        "createdAt": "2026-01-02T03:04:05.678Z",
     }
+    assert call(one_message("GET", FIRST_ID))[:2] == (200, body)
+
+
+def test_the_id_of_a_message_is_a_uuid7_of_its_creation_time() -> None:
+    body = post("hello")
+
+    milliseconds = int(body["id"].replace("-", "")[:12], 16)
+    assert datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat(timespec="milliseconds") == (
+        "2026-01-02T03:04:05.678+00:00"
+    )
+    assert body["id"][14] == "7"
 
 
 def test_create_message_accepts_a_base64_encoded_body_and_text_of_the_maximum_length() -> None:
@@ -142,6 +159,199 @@ def test_create_message_without_the_write_scope_is_forbidden_even_with_read() ->
         {"error": "insufficient_scope", "message": "This route requires the scope(s): messages:write"},
     )
     assert headers["WWW-Authenticate"] == ['Bearer error="insufficient_scope", scope="messages:write"']
+    assert list_messages()[1]["messages"] == []
+
+
+# GET /messages -------------------------------------------------------------------------------------------
+
+
+def test_an_empty_table_lists_no_messages_and_no_next_page() -> None:
+    assert list_messages() == (200, {"messages": [], "next": None})
+
+
+def test_messages_are_listed_newest_first_a_page_at_a_time_until_next_is_null() -> None:
+    posted = [post(f"message {n}", sub=f"user-{n % 2}") for n in range(5)]
+
+    pages, cursor = [], None
+    while True:
+        status, page = list_messages(limit="2", **({"cursor": cursor} if cursor else {}))
+        assert status == 200
+        pages.append([message["text"] for message in page["messages"]])
+        cursor = page["next"]
+        if cursor is None:
+            break
+
+    assert pages == [["message 4", "message 3"], ["message 2", "message 1"], ["message 0"]]
+    assert list_messages()[1] == {"messages": posted[::-1], "next": None}
+
+
+def test_a_last_page_that_is_exactly_full_has_no_next() -> None:
+    for n in range(4):
+        post(f"message {n}")
+
+    first = list_messages(limit="2")[1]
+    second = list_messages(limit="2", cursor=first["next"])[1]
+
+    assert [m["text"] for m in second["messages"]] == ["message 1", "message 0"]
+    assert second["next"] is None
+
+
+def test_the_default_page_is_20_messages_and_the_largest_100() -> None:
+    for n in range(21):
+        post(f"message {n}")
+
+    default = list_messages()[1]
+    largest = list_messages(limit="100")[1]
+
+    assert (len(default["messages"]), default["next"] is None) == (20, False)
+    assert (len(largest["messages"]), largest["next"]) == (21, None)
+
+
+def test_a_cursor_is_opaque_and_stable_the_last_listed_id_in_22_characters() -> None:
+    ids = [post(f"message {n}")["id"] for n in range(3)]
+
+    page = list_messages(limit="1")[1]
+
+    assert page["next"] == encode_cursor(ids[2])
+    assert len(page["next"]) == 22
+
+
+LIMIT_ERROR = "'limit' must be a whole number from 1 to 100"
+CURSOR_ERROR = "'cursor' is not a value this API returned as 'next'"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param({"limit": "0"}, LIMIT_ERROR, id="limit 0"),
+        pytest.param({"limit": "101"}, LIMIT_ERROR, id="limit 101"),
+        pytest.param({"limit": "-1"}, LIMIT_ERROR, id="negative"),
+        pytest.param({"limit": "2.5"}, LIMIT_ERROR, id="fraction"),
+        pytest.param({"limit": "ten"}, LIMIT_ERROR, id="word"),
+        pytest.param({"limit": ""}, LIMIT_ERROR, id="empty"),
+        pytest.param({"limit": "\u0661\u0660"}, LIMIT_ERROR, id="arabic-indic digits"),
+        pytest.param({"limit": "1" * 400}, LIMIT_ERROR, id="huge"),
+        pytest.param({"limit": ["2", "3"]}, "'limit' must be given at most once", id="limit twice"),
+        pytest.param({"cursor": "nope"}, CURSOR_ERROR, id="short cursor"),
+        pytest.param({"cursor": "A" * 22}, CURSOR_ERROR, id="not a message id"),
+        pytest.param({"cursor": "AZt8qY8ucACAAAAAAAAAA+"}, CURSOR_ERROR, id="not base64url"),
+        pytest.param({"cursor": "AZt8qY8ucACAAAAAAAAAAB"}, CURSOR_ERROR, id="non-canonical last character"),
+        pytest.param({"cursor": "AZt8qY8ucACAAAAAAAAAAA=="}, CURSOR_ERROR, id="padded"),
+        pytest.param(
+            {"cursor": ["AZt8qY8ucACAAAAAAAAAAA"] * 2}, "'cursor' must be given at most once", id="twice"
+        ),
+    ],
+)
+def test_a_bad_limit_or_cursor_is_400(query: dict[str, Any], message: str) -> None:
+    assert list_messages(**query) == (400, {"error": "invalid_request", "message": message})
+
+
+def test_a_valid_cursor_for_a_message_since_deleted_still_lists_what_is_older() -> None:
+    older, newer = post("older")["id"], post("newer")["id"]
+    assert delete(newer)["statusCode"] == 204
+
+    assert list_messages(cursor=encode_cursor(newer))[1]["messages"] == [call(one_message("GET", older))[1]]
+
+
+@pytest.mark.parametrize("scope", ["", "messages:write", "messages:readonly", "MESSAGES:READ"])
+def test_list_messages_without_the_read_scope_is_forbidden(scope: str) -> None:
+    status, body, headers = call(proxy_event("GET", "/messages", authorizer=authorizer_context(scope=scope)))
+
+    assert (status, body) == (
+        403,
+        {"error": "insufficient_scope", "message": "This route requires the scope(s): messages:read"},
+    )
+    assert headers["WWW-Authenticate"] == ['Bearer error="insufficient_scope", scope="messages:read"']
+
+
+# GET /messages/{id} --------------------------------------------------------------------------------------
+
+
+def test_a_message_is_read_by_its_id_in_any_case() -> None:
+    posted = post("hello")
+
+    assert call(one_message("GET", posted["id"], scope="messages:read"))[:2] == (200, posted)
+    assert call(one_message("GET", posted["id"].upper(), scope="messages:read"))[:2] == (200, posted)
+
+
+def test_a_message_that_does_not_exist_is_404() -> None:
+    assert call(one_message("GET", FIRST_ID))[:2] == (
+        404,
+        {"error": "not_found", "message": f"There is no message {FIRST_ID}"},
+    )
+
+
+ID_ERROR = "The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b"
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        "nope",
+        "42",
+        "019b7ca9-8f2e-4000-8000-000000000000",  # a UUID, but version 4: never a message id
+        "019b7ca98f2e70008000000000000000",  # no hyphens
+        "{019b7ca9-8f2e-7000-8000-000000000000}",
+        "019b7ca9-8f2e-7000-8000-000000000000 ",
+        "019b7ca9-8f2e-7000-8000-00000000000\u0660",
+        "x" * 5_000,
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_malformed_message_id_is_400(method: str, message_id: str) -> None:
+    assert call(one_message(method, message_id))[:2] == (
+        400,
+        {"error": "invalid_request", "message": ID_ERROR},
+    )
+
+
+# DELETE /messages/{id} -----------------------------------------------------------------------------------
+
+
+def test_its_author_deletes_a_message_204_with_no_body_and_it_is_gone() -> None:
+    posted = post("mine")
+
+    response = delete(posted["id"])
+
+    assert (response["statusCode"], response["body"], dict(response["multiValueHeaders"])) == (204, None, {})
+    assert call(one_message("GET", posted["id"]))[0] == 404
+    assert call(one_message("DELETE", posted["id"]))[:2] == (
+        404,
+        {"error": "not_found", "message": f"There is no message {posted['id']}"},
+    )
+
+
+def test_another_caller_cannot_delete_a_message_403_and_it_stays() -> None:
+    posted = post("mine", sub="user-123")
+
+    status, body, headers = call(one_message("DELETE", posted["id"], sub="someone-else"))
+
+    assert (status, body) == (
+        403,
+        {"error": "forbidden", "message": f"Only the author of message {posted['id']} may delete it"},
+    )
+    assert "WWW-Authenticate" not in headers  # the token is fine: it is not this caller's message
+    assert call(one_message("GET", posted["id"]))[:2] == (200, posted)
+
+
+def test_deleting_needs_the_write_scope_even_for_the_author() -> None:
+    posted = post("mine")
+
+    status, body, _ = call(one_message("DELETE", posted["id"], scope="messages:read"))
+
+    assert (status, body["error"]) == (403, "insufficient_scope")
+    assert call(one_message("GET", posted["id"]))[0] == 200
+
+
+def test_reading_one_message_needs_the_read_scope() -> None:
+    posted = post("mine")
+
+    status, body, _ = call(one_message("GET", posted["id"], scope="messages:write"))
+
+    assert (status, body) == (
+        403,
+        {"error": "insufficient_scope", "message": "This route requires the scope(s): messages:read"},
+    )
 
 
 NOT_AN_OBJECT = "The body must be a JSON object with a 'text' string"
@@ -198,7 +408,13 @@ def test_create_message_rejects_a_bad_base64_body_with_400(body: str, message: s
 
 # Deployed without the authorizer -------------------------------------------------------------------------
 
-ROUTES = [("GET", "/profile"), ("GET", "/messages"), ("POST", "/messages")]
+ROUTES = [
+    ("GET", "/profile"),
+    ("GET", "/messages"),
+    ("POST", "/messages"),
+    ("GET", "/messages/{id}"),
+    ("DELETE", "/messages/{id}"),
+]
 
 
 @pytest.mark.parametrize(("method", "resource"), ROUTES)
@@ -216,7 +432,11 @@ ROUTES = [("GET", "/profile"), ("GET", "/messages"), ("POST", "/messages")]
 def test_a_route_reached_without_the_authorizer_context_answers_500_with_the_reason(
     method: str, resource: str, context: dict[str, Any] | None, problem: str
 ) -> None:
-    status, body, _ = call(proxy_event(method, resource, body='{"text": "hi"}', authorizer=context))
+    event = proxy_event(
+        method, resource, body='{"text": "hi"}', authorizer=context, path_parameters={"id": FIRST_ID}
+    )
+
+    status, body, _ = call(event)
 
     assert (status, body) == (
         500,
@@ -249,17 +469,19 @@ def test_an_unknown_route_answers_404_in_json() -> None:
 
 def logged_lines(caplog: pytest.LogCaptureFixture) -> str:
     """The JSON lines the function's logger wrote, exactly as CloudWatch would receive them."""
+    import protected_api
+
     formatter = protected_api.logger.registered_formatter
     return "\n".join(formatter.format(record) for record in caplog.records)
 
 
 def test_an_unexpected_error_answers_500_in_json_and_is_logged(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken() -> list[object]:
+    def broken(*_: object) -> list[object]:
         raise RuntimeError("the database is on fire")
 
-    monkeypatch.setattr(protected_api.board, "recent", broken)
+    monkeypatch.setattr(api.board, "newest", broken)
 
     status, body, _ = call(proxy_event("GET", "/messages", authorizer=authorizer_context()))
 

@@ -37,7 +37,12 @@ class Message:
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "text": self.text, "author": self.author, "createdAt": timestamp(self.created_at)}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "author": self.author,
+            "createdAt": timestamp(self.created_at),
+        }
 
 
 @dataclass(frozen=True)
