@@ -6,13 +6,17 @@ Auth0 (`scope` string, `permissions`, an `aud` array with the userinfo audience,
 trailing slash), Keycloak (`azp`, `realm_access.roles`, `resource_access`, `typ` "Bearer"), Amazon
 Cognito (`client_id` and no `aud`, `token_use`, `cognito:groups`), Spring Authorization Server (a
 `scope` array, an `aud` array of the client id, `nbf`), ForgeRock AM (a `scope` array, `cts`,
-`tokenName`, `realm`) and a generic RFC 9068 token.
+`tokenName`, `realm`), Entra ID v1 (`sts.windows.net` issuer, `appid`, `ver` "1.0"), Curity (`purpose`,
+`delegationId`, ES256), Ory Hydra (an `scp` array, `client_id`, `ext`), WSO2 Identity Server (`aut`,
+`azp`), a Google ID token (`azp`, `email`, `at_hash`, no scope) and a generic RFC 9068 token.
+`PROVIDER_SHAPES` lists them all with the configuration that trusts each and the scopes it grants.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from devkit.tokens import REMOVE, SigningKey, jwks_of
@@ -40,6 +44,14 @@ SPRING_ISSUER = "https://spring-auth.example.com"
 SPRING_CLIENT_ID = "messaging-client"
 FORGEROCK_ISSUER = "https://am.example.com/am/oauth2/realms/root/realms/alpha"
 FORGEROCK_CLIENT_ID = "messages-client"
+ENTRA_V1_ISSUER = f"https://sts.windows.net/{ENTRA_TENANT}/"
+ENTRA_V1_AUDIENCE = "api://messages-api"
+CURITY_ISSUER = "https://idsvr.example.com/oauth/v2/oauth-anonymous"
+HYDRA_ISSUER = "https://hydra.example.com/"
+WSO2_ISSUER = "https://wso2is.example.com/oauth2/token"
+WSO2_CLIENT_ID = "Wc0X1b2Y3z4A5b6C7d8E9f0G1h2I"
+GOOGLE_ISSUER = "https://accounts.google.com"
+GOOGLE_CLIENT_ID = "407408718192-abc123def456.apps.googleusercontent.com"
 
 
 def _without_removed(claims: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +248,212 @@ def forgerock_claims(**overrides: Any) -> dict[str, Any]:
         }
         | overrides
     )
+
+
+def entra_v1_claims(**overrides: Any) -> dict[str, Any]:
+    # Entra ID's v1.0 access tokens: the sts.windows.net issuer, `appid` for the client, `ver` "1.0".
+    return _without_removed(
+        {
+            "aud": ENTRA_V1_AUDIENCE,
+            "iss": ENTRA_V1_ISSUER,
+            "iat": NOW,
+            "nbf": NOW,
+            "exp": NOW + 4200,
+            "acr": "1",
+            "aio": "E2ZgYJj8a8b+",
+            "amr": ["pwd", "mfa"],
+            "appid": "a2b8d7c1-0c4e-4f2e-9d4e-2c3b7f1e9a10",
+            "appidacr": "0",
+            "family_name": "Example",
+            "given_name": "Alice",
+            "ipaddr": "203.0.113.7",
+            "name": "Alice Example",
+            "oid": "0b4c5d6e-7f80-4a1b-9c2d-3e4f5a6b7c8d",
+            "rh": "0.AXEAv4j5cvGGr0GRqy180BHbRys",
+            "scp": "messages.read",
+            "sub": "Xk0pL2mN4oQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6l",
+            "tid": ENTRA_TENANT,
+            "unique_name": "alice@contoso.com",
+            "upn": "alice@contoso.com",
+            "uti": "q0vJ8Lk9m0ePq1rS2tU3AA",
+            "ver": "1.0",
+        }
+        | overrides
+    )
+
+
+def curity_claims(**overrides: Any) -> dict[str, Any]:
+    # Curity Identity Server's JWT access tokens: `purpose`, `delegationId`, a string `scope`.
+    return _without_removed(
+        {
+            "jti": "1f7c8e2a-5b3d-4c9e-8a1f-2b3c4d5e6f70",
+            "delegationId": "6c5b4a39-2817-4f6e-9d8c-7b6a5f4e3d2c",
+            "exp": NOW + 300,
+            "nbf": NOW,
+            "scope": "openid messages:read",
+            "iss": CURITY_ISSUER,
+            "sub": "alice",
+            "aud": "messages-api",
+            "iat": NOW,
+            "purpose": "access_token",
+        }
+        | overrides
+    )
+
+
+def hydra_claims(**overrides: Any) -> dict[str, Any]:
+    # Ory Hydra's JWT access tokens: scopes as an `scp` array, `client_id`, an `ext` object.
+    return _without_removed(
+        {
+            "aud": ["https://api.example.com/messages"],
+            "client_id": "messages-client",
+            "exp": NOW + 3600,
+            "ext": {},
+            "iat": NOW,
+            "iss": HYDRA_ISSUER,
+            "jti": "b5c0f9e4-2a7d-4d3e-9f1a-8c7b6a5d4e3f",
+            "nbf": NOW,
+            "scp": ["offline", "messages:read"],
+            "sub": "alice",
+        }
+        | overrides
+    )
+
+
+def wso2_claims(**overrides: Any) -> dict[str, Any]:
+    # WSO2 Identity Server's JWT access tokens: `aut` (the authorized user type), `azp`, the client as `aud`.
+    return _without_removed(
+        {
+            "sub": "alice@carbon.super",
+            "aut": "APPLICATION_USER",
+            "aud": WSO2_CLIENT_ID,
+            "nbf": NOW,
+            "azp": WSO2_CLIENT_ID,
+            "scope": "openid messages:read",
+            "iss": WSO2_ISSUER,
+            "exp": NOW + 3600,
+            "iat": NOW,
+            "jti": "e0d1c2b3-a4f5-4e6d-8c7b-9a0f1e2d3c4b",
+        }
+        | overrides
+    )
+
+
+def google_id_claims(**overrides: Any) -> dict[str, Any]:
+    # A Google ID token, sent as a bearer token by APIs that accept them: the client id as `aud`, no scope.
+    return _without_removed(
+        {
+            "iss": GOOGLE_ISSUER,
+            "azp": GOOGLE_CLIENT_ID,
+            "aud": GOOGLE_CLIENT_ID,
+            "sub": "110169484474386276334",
+            "email": "alice@example.com",
+            "email_verified": True,
+            "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
+            "name": "Alice Example",
+            "picture": "https://lh3.googleusercontent.com/a/default-user",
+            "given_name": "Alice",
+            "family_name": "Example",
+            "iat": NOW,
+            "exp": NOW + 3600,
+        }
+        | overrides
+    )
+
+
+@dataclass(frozen=True)
+class ProviderShape:
+    """One provider's token as it issues it, and the configuration that trusts it."""
+
+    name: str
+    claims: dict[str, Any]
+    env: dict[str, str]  # ISSUER and AUDIENCE, and whatever else this provider needs
+    key: str  # "rsa", "ec" or "ed25519": the kind of key the provider signs with
+    algorithm: str
+    header: dict[str, Any]  # beyond alg and kid
+    #: The scopes the authorizer reads (the context's `scope`), sorted.
+    scopes: tuple[str, ...]
+
+    @property
+    def issuer(self) -> str:
+        return self.env["ISSUER"]
+
+
+def _shape(
+    name: str,
+    claims: dict[str, Any],
+    audience: str,
+    scopes: str,
+    key: str = "rsa",
+    algorithm: str = "RS256",
+    typ: Any = "JWT",
+    **env: str,
+) -> ProviderShape:
+    header = {} if typ is REMOVE else {"typ": typ}
+    return ProviderShape(
+        name,
+        claims,
+        {"ISSUER": claims["iss"], "AUDIENCE": audience, **env},
+        key,
+        algorithm,
+        header,
+        tuple(scopes.split()),
+    )
+
+
+PROVIDER_SHAPES = (
+    _shape("Okta", okta_claims(), "api://default", "messages:read openid", typ=REMOVE),
+    _shape("Entra ID v1", entra_v1_claims(), ENTRA_V1_AUDIENCE, "messages.read"),
+    _shape(
+        "Entra ID v2",
+        entra_claims(),
+        ENTRA_API_CLIENT_ID,
+        "Messages.Admin messages.read messages.write",
+        SCOPE_CLAIMS="roles",
+    ),
+    _shape(
+        "Auth0",
+        auth0_claims(),
+        "https://api.example.com/messages",
+        "email messages:read messages:write openid profile",
+        SCOPE_CLAIMS="permissions",
+    ),
+    _shape(
+        "Keycloak",
+        keycloak_claims(),
+        "messages-api",
+        "email messages-admin offline_access openid profile uma_authorization",
+        SCOPE_CLAIMS="realm_access.roles",
+    ),
+    _shape("Cognito access token", cognito_access_claims(), COGNITO_CLIENT_ID, "messages:read", typ=REMOVE),
+    _shape(
+        "Cognito ID token",
+        cognito_id_claims(),
+        COGNITO_CLIENT_ID,
+        "admins",
+        typ=REMOVE,
+        TOKEN_USE="id",
+        SCOPE_CLAIMS="cognito:groups",
+    ),
+    _shape("Curity", curity_claims(), "messages-api", "messages:read openid", key="ec", algorithm="ES256"),
+    _shape("Ory Hydra", hydra_claims(), "https://api.example.com/messages", "messages:read offline"),
+    _shape(
+        "Spring Authorization Server", spring_claims(), SPRING_CLIENT_ID, "messages:read openid", typ=REMOVE
+    ),
+    _shape("ForgeRock AM", forgerock_claims(), FORGEROCK_CLIENT_ID, "messages:read profile"),
+    _shape("WSO2 Identity Server", wso2_claims(), WSO2_CLIENT_ID, "messages:read openid"),
+    _shape("Google ID token", google_id_claims(), GOOGLE_CLIENT_ID, ""),
+    _shape(
+        "RFC 9068 with Ed25519",
+        generic_claims(),
+        "https://api.example.com",
+        "messages:read",
+        key="ed25519",
+        algorithm="Ed25519",
+        typ="at+jwt",
+        REQUIRE_AT_JWT_TYP="true",
+    ),
+)
 
 
 class QuietTelemetry(Telemetry):
