@@ -11,17 +11,10 @@ import pytest
 import requests
 
 from local.stack import LocalStack, StackOptions
+from tests.support.discovery import challenge_parameters, discover_token
 
 # The default client of local/provider.json: credentials a client is registered with, not discovered.
 CLIENT = ("dev-client", "dev-secret")
-_AUTH_PARAM = re.compile(r'([A-Za-z0-9_-]+)="((?:[^"\\]|\\.)*)"')
-
-
-def challenge_parameters(header: str) -> dict[str, str]:
-    """The auth-params of a `Bearer` challenge (RFC 9110 section 11.6.1), quoted-string values."""
-    scheme, _, parameters = header.partition(" ")
-    assert scheme == "Bearer"
-    return {name: re.sub(r"\\(.)", r"\1", value) for name, value in _AUTH_PARAM.findall(parameters)}
 
 
 @pytest.fixture(scope="module")
@@ -40,47 +33,11 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_from_the_api_url_alone_a_client_finds_the_issuer_gets_a_token_and_calls_a_protected_route(
     api_url: str,
 ) -> None:
-    session = requests.Session()
+    discovered = discover_token(api_url, "/messages", CLIENT)
 
-    # 1. The protected route without a token: 401, and where the resource's metadata is.
-    unauthorized = session.get(f"{api_url}/messages", timeout=10)
-    assert unauthorized.status_code == 401
-    challenge = challenge_parameters(unauthorized.headers["WWW-Authenticate"])
-    assert challenge["error"] == "invalid_token"
-    metadata_url = challenge["resource_metadata"]
-
-    # 2. The metadata: its resource must be the API the client called (RFC 9728 section 3.3).
-    metadata = session.get(metadata_url, timeout=10)
-    assert metadata.status_code == 200
-    assert metadata.headers["Content-Type"] == "application/json"
-    resource = metadata.json()
-    assert resource["resource"] == api_url
-    assert resource["bearer_methods_supported"] == ["header"]
-    [issuer] = resource["authorization_servers"]
-
-    # 3. The issuer's authorization server metadata (RFC 8414): its issuer must be the one named.
-    server = session.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).json()
-    assert server["issuer"] == issuer
-    assert "client_credentials" in server["grant_types_supported"]
-
-    # 4. A token for every scope the API lists, for this resource (RFC 8707, as MCP clients ask).
-    granted = session.post(
-        server["token_endpoint"],
-        data={
-            "grant_type": "client_credentials",
-            "scope": " ".join(resource["scopes_supported"]),
-            "resource": resource["resource"],
-        },
-        auth=CLIENT,
-        timeout=10,
-    )
-    assert granted.status_code == 200, granted.text
-    token = granted.json()["access_token"]
-
-    # 5. The protected routes answer.
-    headers = {"Authorization": f"Bearer {token}"}
-    assert session.get(f"{api_url}/messages", headers=headers, timeout=10).status_code == 200
-    created = session.post(f"{api_url}/messages", json={"text": "found you"}, headers=headers, timeout=10)
+    headers = {"Authorization": f"Bearer {discovered.token}"}
+    assert requests.get(f"{api_url}/messages", headers=headers, timeout=10).status_code == 200
+    created = requests.post(f"{api_url}/messages", json={"text": "found you"}, headers=headers, timeout=10)
     assert created.status_code == 201
 
 

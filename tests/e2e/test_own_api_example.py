@@ -14,6 +14,7 @@ import requests
 
 from local.stack import LocalStack, StackOptions
 from local.template import AuthorizerSpec, RouteSpec
+from tests.support.discovery import challenge_parameters, discover_token
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
 #: The local provider's clients for the example (make dev PROVIDER_CONFIG=examples/own-api/provider.json).
@@ -67,6 +68,7 @@ def test_the_gateway_runs_the_components_authorizer_for_the_examples_routes(exam
         RouteSpec("GET", "/orders", "OrdersFunction", "JwtAuthorizer"),
         RouteSpec("POST", "/orders", "OrdersFunction", "JwtAuthorizer"),
         RouteSpec("GET", "/health", "OrdersFunction", None),
+        RouteSpec("GET", "/.well-known/oauth-protected-resource", "ResourceMetadataFunction", None),
     }
     assert api.authorizers == {
         "JwtAuthorizer": AuthorizerSpec(
@@ -93,7 +95,11 @@ def test_without_a_token_the_examples_gateway_response_answers_401(example: Exam
     response = example.call("GET", "/orders")
 
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    metadata = f"{example.api}/.well-known/oauth-protected-resource"
+    assert (
+        response.headers["WWW-Authenticate"]
+        == f'Bearer error="invalid_token", resource_metadata="{metadata}"'
+    )
     assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
 
 
@@ -121,7 +127,25 @@ def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_exam
     created = example.call("POST", "/orders", writer)
 
     assert denied.status_code == 403
-    assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
+    assert challenge_parameters(denied.headers["WWW-Authenticate"]) == {
+        "error": "insufficient_scope",
+        "resource_metadata": f"{example.api}/.well-known/oauth-protected-resource",
+    }
+    assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
+
+
+def test_from_the_examples_url_alone_a_client_finds_the_issuer_and_the_orders_scopes(
+    example: Example,
+) -> None:
+    discovered = discover_token(example.api, "/orders", ("dev-client", SECRETS["dev-client"]))
+
+    assert discovered.resource == {
+        "resource": example.api,
+        "authorization_servers": [example.provider],
+        "scopes_supported": ["orders:read", "orders:write"],
+        "bearer_methods_supported": ["header"],
+    }
+    created = example.call("POST", "/orders", discovered.token)
     assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
 
 

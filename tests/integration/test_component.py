@@ -55,15 +55,18 @@ def test_cfn_lint_finds_nothing(path: Path) -> None:
     assert [str(match) for match in matches] == []
 
 
-def test_the_example_includes_the_component_as_a_nested_application_and_builds_nothing_of_its_own() -> None:
+def test_the_example_includes_the_component_as_a_nested_application_and_no_authorizer_of_its_own() -> None:
     stack = translate(EXAMPLE)
     resources = stack["Resources"]
 
     assert resources["JwtAuthorizer"]["Type"] == "AWS::CloudFormation::Stack"
     assert (EXAMPLE.parent / resources["JwtAuthorizer"]["Properties"]["TemplateURL"]).resolve() == COMPONENT
-    # The example creates its own function only: the authorizer comes from the component.
+    # The example creates its own function and the project's metadata one: the authorizer is the component's.
     functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert functions == {"OrdersFunction"}
+    assert functions == {"OrdersFunction", "ResourceMetadataFunction"}
+    metadata = parsed(EXAMPLE)["Resources"]["ResourceMetadataFunction"]
+    assert (EXAMPLE.parent / metadata["Properties"]["CodeUri"]).resolve() == ROOT / "functions" / "api"
+    assert metadata["Metadata"] == {"BuildMethod": "makefile"}
 
 
 def test_the_examples_auth_block_uses_the_components_outputs() -> None:
@@ -87,6 +90,7 @@ def test_the_examples_auth_block_uses_the_components_outputs() -> None:
         ("GET", "/orders"): [{"JwtAuthorizer": []}],
         ("POST", "/orders"): [{"JwtAuthorizer": []}],
         ("GET", "/health"): [{"NONE": []}],
+        ("GET", "/.well-known/oauth-protected-resource"): [{"NONE": []}],
     }
 
 
@@ -177,7 +181,9 @@ PYTHON_312 = runtime_python()
 @pytest.mark.skipif(
     PYTHON_312 is None, reason="sam build without Docker needs python3.12 (on PATH, or RUNTIME_PYTHON)"
 )
-def test_sam_build_builds_the_example_with_the_components_authorizer(tmp_path: Path) -> None:
+def test_sam_build_builds_the_example_with_the_components_authorizer_and_the_metadata_function(
+    tmp_path: Path,
+) -> None:
     assert PYTHON_312 is not None
     build_dir = tmp_path / "build"
     environment = {
@@ -205,3 +211,7 @@ def test_sam_build_builds_the_example_with_the_components_authorizer(tmp_path: P
     assert re.search(
         r"authorizer_handler\.cpython-312\.pyc", " ".join(p.name for p in artifact.rglob("*.pyc"))
     )
+    metadata = build_dir / "ResourceMetadataFunction"
+    shipped = {entry.name for entry in metadata.iterdir()}
+    assert {"resource_metadata_api.py", "messages_api", "route_table.py"} <= shipped
+    assert "protected_api.py" not in shipped

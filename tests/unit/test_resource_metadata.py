@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
+from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 import public_api
+import resource_metadata_api
+from messages_api.metadata_route import add_resource_metadata_route
 from messages_api.resource_metadata import (
     MetadataConfigurationError,
     ResourceMetadataSettings,
     UnknownResourceUrl,
     resource_url,
 )
+from messages_api.responses import register_error_handlers
 from tests.support.api_events import ROUTE_SCOPES, FakeLambdaContext, json_response, load_event
 
 METADATA = "/.well-known/oauth-protected-resource"
@@ -128,22 +136,21 @@ def test_a_missing_or_bad_variable_is_named(env: dict[str, str], variable: str) 
         ResourceMetadataSettings.from_env(env)
 
 
-# The route, through the public function -------------------------------------------------------------------
+# The route, on a resolver as the public function and resource_metadata_api.py add it --------------------
 
 
-def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
-    return json_response(public_api.lambda_handler(event, FakeLambdaContext()))  # type: ignore[arg-type]
+def call(env: dict[str, str], event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    app = APIGatewayRestResolver()
+    register_error_handlers(app, Logger(service="tests"))
+    add_resource_metadata_route(app, env)
+    return json_response(app.resolve(event, FakeLambdaContext()))  # type: ignore[arg-type]
 
 
-def test_the_public_function_serves_the_metadata_as_cacheable_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = ResourceMetadataSettings.from_env(
-        {"ISSUER": "https://idp.example.com", "ROUTE_SCOPES": ROUTE_SCOPES}
-    )
-    monkeypatch.setattr(public_api, "metadata", settings)
-
+def test_the_route_serves_the_metadata_as_cacheable_json() -> None:
+    env = {"ISSUER": "https://idp.example.com", "ROUTE_SCOPES": ROUTE_SCOPES}
     event = metadata_event("abc123.execute-api.eu-west-1.amazonaws.com", f"/dev{METADATA}")
 
-    status, body, headers = call(event)
+    status, body, headers = call(env, event)
 
     assert status == 200
     assert body == {
@@ -156,12 +163,37 @@ def test_the_public_function_serves_the_metadata_as_cacheable_json(monkeypatch: 
     assert headers["Cache-Control"] == ["public, max-age=300"]
 
 
-def test_a_misconfigured_metadata_route_answers_500_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(public_api, "metadata", MetadataConfigurationError("ISSUER is required"))
-
-    status, body, _ = call(metadata_event("api.example.com", METADATA))
+def test_a_misconfigured_metadata_route_answers_500_and_says_why() -> None:
+    status, body, _ = call({}, metadata_event("api.example.com", METADATA))
 
     assert (status, body) == (
         500,
-        {"error": "misconfigured", "message": "The resource metadata is not configured: ISSUER is required"},
+        {
+            "error": "misconfigured",
+            "message": "The resource metadata is not configured: ISSUER is required: the issuers whose"
+            " tokens the API accepts",
+        },
     )
+
+
+@pytest.fixture
+def handlers_with_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ModuleType]]:
+    """Both handler modules, imported again as a cold start with ISSUER and ROUTE_SCOPES set."""
+    modules = [public_api, resource_metadata_api]
+    monkeypatch.setenv("ISSUER", "https://idp.example.com")
+    monkeypatch.setenv("ROUTE_SCOPES", ROUTE_SCOPES)
+    yield [importlib.reload(module) for module in modules]
+    monkeypatch.undo()
+    for module in modules:
+        importlib.reload(module)
+
+
+def test_the_public_function_and_the_metadata_function_both_serve_the_route(
+    handlers_with_env: list[ModuleType],
+) -> None:
+    event = metadata_event("api.example.com", METADATA)
+
+    for module in handlers_with_env:
+        response = module.lambda_handler(event, FakeLambdaContext())
+        status, body, _ = json_response(response)
+        assert (status, body["authorization_servers"]) == (200, ["https://idp.example.com"]), module.__name__
