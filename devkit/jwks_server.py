@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+HOLD_LIMIT_SECONDS = 10.0
+
 
 @dataclass
 class Reply:
@@ -25,6 +27,10 @@ class Reply:
     delay_seconds: float = 0.0  # before the headers: exercises the read timeout
     drip_seconds: float = 0.0  # between body bytes: exercises the overall deadline
     close_without_answer: bool = False
+    #: Set when a request for this path arrives; the answer then waits until `held_until` is set (at most
+    #: HOLD_LIMIT_SECONDS): a provider exactly as slow as the test says, with no sleep in the test.
+    arrived: threading.Event | None = None
+    held_until: threading.Event | None = None
 
     @classmethod
     def json(cls, document: Any, status: int = 200) -> Reply:
@@ -52,6 +58,10 @@ class JwksServer:
                 if reply.close_without_answer:
                     self.close_connection = True
                     return
+                if reply.arrived is not None:
+                    reply.arrived.set()
+                if reply.held_until is not None:
+                    reply.held_until.wait(HOLD_LIMIT_SECONDS)
                 time.sleep(reply.delay_seconds)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

@@ -45,6 +45,16 @@ def ed448_signing_key() -> SigningKey:
     return ed448_key("ed448-1")
 
 
+@pytest.fixture(autouse=True)
+def _no_key_prefetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No background key fetch at a handler's cold start, unless a test asks for one.
+
+    A test that counts the JWKS server's requests, or changes its replies after the cold start, must
+    not race a prefetch; the prefetch has its own tests (test_prefetch.py).
+    """
+    monkeypatch.setenv("JWKS_PREFETCH", "false")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

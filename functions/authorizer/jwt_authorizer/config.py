@@ -67,6 +67,8 @@ class Settings:
     #: Claims whose values count as scopes too (roles, permissions, groups), as in SCOPE_CLAIMS.
     scope_claims: tuple[str, ...] = ()
     verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
+    #: Fetch every issuer's keys in the background from the start of init (JWKS_PREFETCH, default true).
+    jwks_prefetch: bool = True
     #: The SAM CLI runs the function (it sets AWS_SAM_LOCAL=true): answers fit its emulation (sam_cli.py).
     sam_local: bool = False
 
@@ -110,6 +112,7 @@ class Settings:
             verified_token_cache_size=_int_in_range(
                 env, "VERIFIED_TOKEN_CACHE_SIZE", DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0, 100_000, "entries"
             ),
+            jwks_prefetch=_parse_boolean(env, "JWKS_PREFETCH", default=True),
             sam_local=sam_local,
         )
 

@@ -8,6 +8,9 @@
 - A successful refresh replaces the keys: a kid the provider removed stops working. Each set of keys
   loaded is a new key epoch, a number; a result verified with the keys carries their epoch, so whatever
   keeps that result can ask whether the keys it was verified with are still the live ones.
+- `prefetch` starts loading the keys in the background at init, so the network wait overlaps the rest of
+  the cold start; a request that comes meanwhile waits for that load instead of starting its own.
+- `before_snapshot` and `after_restore` carry the cache across a Lambda SnapStart snapshot (snapstart.py).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from urllib3.exceptions import HTTPError as TransportError
@@ -25,6 +28,9 @@ from urllib3.exceptions import HTTPError as TransportError
 from .errors import JwksFetchError, Reason, TokenRejected, VerificationUnavailable
 from .keys import KeySet, ParsedJwks, VerificationKey, parse_jwks
 from .urls import url_problem
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 #: HTTP API's own JWT authorizer caps a JWKS at 150,000 bytes; discovery documents are far smaller.
 MAX_DOCUMENT_BYTES = 150_000
@@ -61,6 +67,10 @@ class HttpJsonFetcher:
         self._sam_local = sam_local
         self._clock = clock
         self._max_bytes = max_bytes
+
+    def close(self) -> None:
+        """Drop the pooled connections (the session stays usable): none may outlive a snapshot."""
+        self._session.close()
 
     def get_json(self, url: str, deadline: float) -> Any:
         problem = url_problem(url, self._sam_local)
@@ -169,11 +179,46 @@ class _SilentObserver:
         pass
 
 
+class DeferredObserver:
+    """Holds what the caches report until the real observer is attached, then passes everything on.
+
+    The keys are prefetched before the logger exists (building it is part of the init they overlap), so a
+    fetch that finishes first is reported, in order, when the logger is attached.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._observer: JwksObserver | None = None
+        self._pending: list[Callable[[JwksObserver], None]] = []
+
+    def attach(self, observer: JwksObserver) -> None:
+        with self._lock:
+            self._observer = observer
+            pending, self._pending = self._pending, []
+            for report in pending:
+                report(observer)
+
+    def jwks_fetched(self, issuer: str, key_count: int, skipped: tuple[str, ...], reason: str) -> None:
+        self._report(lambda observer: observer.jwks_fetched(issuer, key_count, skipped, reason))
+
+    def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None:
+        self._report(lambda observer: observer.jwks_fetch_failed(issuer, error, serving_stale))
+
+    def _report(self, report: Callable[[JwksObserver], None]) -> None:
+        with self._lock:
+            if self._observer is None:
+                self._pending.append(report)
+            else:
+                report(self._observer)
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     keys: KeySet
-    fetched_at: float
+    fetched_at: float  # on the cache's (monotonic) clock
     epoch: int
+    #: The wall-clock time of the fetch: the one clock that still means something after a SnapStart restore.
+    fetched_at_wall: float
 
 
 class JwksCache:
@@ -187,9 +232,11 @@ class JwksCache:
         max_stale: float,
         clock: Clock = time.monotonic,
         observer: JwksObserver | None = None,
+        wall_clock: Clock = time.time,
     ) -> None:
         self.issuer = issuer
         self._load = loader
+        self._wall_clock = wall_clock
         self._ttl = ttl
         self._cooldown = cooldown
         self._max_stale = max_stale
@@ -227,6 +274,60 @@ class JwksCache:
             and snapshot.epoch == epoch
             and self._clock() - snapshot.fetched_at < self._ttl
         )
+
+    def prefetch(self) -> threading.Thread | None:
+        """Start loading the keys in a background thread; None when nothing was started.
+
+        The cache's lock is taken here and released by the thread when the load is done, so a request
+        that needs keys meanwhile waits for this load, never starts a second one. The load is a refresh
+        like any other: within the refresh budget, counted against the cooldown when it fails, reported to
+        the observer. Nothing it does can fail or hold up the caller: on any failure the cache is simply
+        left empty, and the request path fetches or fails closed as it does without a prefetch.
+        """
+        if not self._lock.acquire(blocking=False):
+            return None  # a load is already under way
+
+        def load() -> None:
+            try:
+                if self._snapshot is None:
+                    self._refresh(self._clock(), "prefetch")
+            except Exception:  # noqa: S110 - a bug here must not kill the thread with the lock held
+                pass
+            finally:
+                self._lock.release()
+
+        thread = threading.Thread(target=load, name=f"jwks-prefetch {self.issuer[:64]}", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the first request fetches, as without a prefetch
+            self._lock.release()
+            return None
+        return thread
+
+    def before_snapshot(self) -> None:
+        """Have keys in the snapshot: wait for a prefetch under way, or load them now if there are none."""
+        with self._lock:
+            if self._snapshot is None:
+                self._last_failure_at = None  # one more try at publish time, whatever a prefetch met
+                self._refresh(self._clock(), "before snapshot")
+
+    def after_restore(self) -> None:
+        """Carry the keys over a SnapStart restore, onto this environment's clock.
+
+        The monotonic clock of the snapshot's host means nothing here, so each timer is re-based by the
+        wall clock: keys keep the age they really have (keys older than the cache period are expired, and
+        count against the maximum staleness as before), and the cooldowns start afresh. Keys whose age
+        cannot be trusted (a wall clock that went backwards) count as expired.
+        """
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None:
+                age = self._wall_clock() - snapshot.fetched_at_wall
+                if not 0 <= age < self._ttl:
+                    age = max(age, self._ttl)
+                self._snapshot = replace(snapshot, fetched_at=self._clock() - age)
+            self._last_failure_at = None
+            self._last_unknown_kid_refetch_at = None
 
     def keys_for(self, kid: str) -> tuple[VerificationKey, ...]:
         """The keys published under `kid`.
@@ -280,7 +381,28 @@ class JwksCache:
             return False
         self._last_failure_at = None
         self._epochs += 1
-        self._snapshot = _Snapshot(parsed.keys, now, self._epochs)
+        self._snapshot = _Snapshot(parsed.keys, now, self._epochs, self._wall_clock())
         key_count = sum(map(len, parsed.keys.values()))
         self._observer.jwks_fetched(self.issuer, key_count, parsed.skipped, reason)
         return True
+
+
+def build_caches(
+    settings: Settings,
+    fetcher: JsonFetcher,
+    observer: JwksObserver,
+    clock: Clock = time.monotonic,
+) -> dict[str, JwksCache]:
+    """One cache per trusted issuer, as the configuration says, each loading through `fetcher`."""
+    return {
+        issuer: JwksCache(
+            JwksLoader(issuer, fetcher, settings.algorithms, settings.jwks_uri, clock=clock),
+            issuer,
+            ttl=settings.jwks_cache_seconds,
+            cooldown=settings.jwks_cooldown_seconds,
+            max_stale=settings.jwks_max_stale_seconds,
+            clock=clock,
+            observer=observer,
+        )
+        for issuer in settings.issuers
+    }

@@ -11,7 +11,7 @@ from route_table import first_match
 from .compact import bearer_token
 from .config import Settings
 from .errors import Reason, TokenRejected, VerificationUnavailable
-from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
+from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, build_caches
 from .method_arn import MethodArn
 from .policy import build_context, build_policy
 from .sam_cli import policy_for_this_call, refusal
@@ -55,19 +55,11 @@ class AuthorizerService:
         now: Callable[[], float] = time.time,
     ) -> AuthorizerService:
         fetcher = fetcher or HttpJsonFetcher(clock=clock, sam_local=settings.sam_local)
-        caches = {
-            issuer: JwksCache(
-                JwksLoader(issuer, fetcher, settings.algorithms, settings.jwks_uri, clock=clock),
-                issuer,
-                ttl=settings.jwks_cache_seconds,
-                cooldown=settings.jwks_cooldown_seconds,
-                max_stale=settings.jwks_max_stale_seconds,
-                clock=clock,
-                observer=telemetry,
-            )
-            for issuer in settings.issuers
-        }
-        return cls(settings, telemetry, caches, now=now)
+        return cls(settings, telemetry, build_caches(settings, fetcher, telemetry, clock), now=now)
+
+    @property
+    def telemetry(self) -> Telemetry:
+        return self._telemetry
 
     def handle(self, event: object) -> dict[str, Any]:
         """Answer API Gateway: the authorizer result, `Unauthorized` (401) or an unavailable error (5xx)."""
