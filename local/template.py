@@ -317,6 +317,12 @@ class _Resolver:
             return ",".join(map(str, value)) if isinstance(value, list) else value
         if name in self._resources:
             kind = self._resources[name].get("Type")
+            if kind == "AWS::Lambda::Alias":
+                # An alias's Ref is its ARN: the function's, qualified by the alias name.
+                alias = self._resources[name].get("Properties", {})
+                function = self.resolve(alias.get("FunctionName"))
+                alias_name = self.resolve(alias.get("Name"))
+                return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}:{alias_name}"
             return API_ID if kind == "AWS::ApiGateway::RestApi" else self._prefix + name
         raise TemplateError(f"Ref to unknown name {name!r}")
 

@@ -17,12 +17,15 @@ from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 
 
-def handler_hooks(registry: list[Any]) -> list[Callable[[], object]]:
-    """The handler's hooks in this registry (the runtime calls each with the arguments it was given)."""
+def handler_hooks(handler: ModuleType, registry: list[Any]) -> list[Callable[[], object]]:
+    """This handler module's hooks in the registry, called as the runtime calls them.
+
+    (The local stack loads the handler afresh for each gateway it starts; Lambda imports it once.)
+    """
     return [
         functools.partial(hook, *args, **kwargs)
         for hook, args, kwargs in registry
-        if hook.__module__ == "authorizer_handler"
+        if getattr(hook, "__globals__", None) is vars(handler)
     ]
 
 
@@ -43,8 +46,8 @@ def handler(
 def test_the_handler_registers_hooks_that_snapshot_its_keys_and_serve_them_after_a_restore(
     handler: ModuleType, jwks_server: JwksServer, rsa_signing_key: SigningKey
 ) -> None:
-    before = handler_hooks(snapshot_restore_py.get_before_snapshot())
-    after = handler_hooks(snapshot_restore_py.get_after_restore())
+    before = handler_hooks(handler, snapshot_restore_py.get_before_snapshot())
+    after = handler_hooks(handler, snapshot_restore_py.get_after_restore())
     assert len(before) == len(after) == 1
 
     for hook in reversed(before):  # publishing the version

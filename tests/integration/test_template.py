@@ -150,8 +150,32 @@ def test_the_api_uses_the_token_authorizer_on_the_authorization_header(stack: di
     assert scheme["x-amazon-apigateway-authtype"] == "custom"
     assert authorizer["type"] == "token"
     assert authorizer["authorizerUri"]["Fn::Sub"][1] == {
-        "__FunctionArn__": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+        "__FunctionArn__": {"Ref": "AuthorizerFunctionAliaslive"}
     }
+
+
+def test_the_authorizers_alias_points_at_the_version_each_deploy_publishes(stack: dict[str, Any]) -> None:
+    alias = stack["Resources"]["AuthorizerFunctionAliaslive"]
+    [(version_id, version)] = resources_of_type(stack, "AWS::Lambda::Version").items()
+
+    assert alias["Type"] == "AWS::Lambda::Alias"
+    assert version["Properties"]["FunctionName"] == {"Ref": "AuthorizerFunction"}
+    assert alias["Properties"]["FunctionName"] == {"Ref": "AuthorizerFunction"}
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+
+
+@pytest.mark.parametrize(
+    ("enabled", "applied"), [(None, "None"), ("false", "None"), ("true", "PublishedVersions")]
+)
+def test_snapstart_is_off_unless_the_parameter_turns_it_on(
+    stack: dict[str, Any], enabled: str | None, applied: str
+) -> None:
+    defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
+    values = defaults | PROVIDER | ({} if enabled is None else {"EnableSnapStart": enabled})
+    conditions = {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+    apply_on = stack["Resources"]["AuthorizerFunction"]["Properties"]["SnapStart"]["ApplyOn"]
+
+    assert resolve(apply_on, values, conditions) == applied
 
 
 @pytest.mark.parametrize(("ttl", "expected"), [(None, 300), ("0", 0), ("60", 60), ("3600", 3600)])
@@ -294,7 +318,7 @@ def test_the_sample_authorizer_event_with_a_real_token_gets_a_stage_wide_policy(
 def test_api_gateway_may_invoke_the_authorizer_only_for_this_api(stack: dict[str, Any]) -> None:
     permission = stack["Resources"]["MessagesApiJwtAuthorizerAuthorizerPermission"]["Properties"]
 
-    assert permission["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert permission["FunctionName"] == {"Ref": "AuthorizerFunctionAliaslive"}  # the published alias
     assert permission["Principal"] == "apigateway.amazonaws.com"
     assert permission["SourceArn"]["Fn::Sub"][0].endswith("${__ApiId__}/authorizers/*")
     assert permission["SourceArn"]["Fn::Sub"][1] == {"__ApiId__": {"Ref": "MessagesApi"}}
