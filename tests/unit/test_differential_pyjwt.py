@@ -273,12 +273,20 @@ def recipes(draw: st.DrawFn) -> tuple[Recipe, str]:
     return recipe, spelling
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MAX_EXAMPLES = 200
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes())
 def test_any_combination_of_changes_agrees_with_pyjwt_but_for_the_deliberate_differences(
     case: tuple[Recipe, str],
 ) -> None:
     compare(*case)
+
+
+def test_docs_give_the_size_of_the_corpus() -> None:
+    security = (ROOT / "docs" / "security.md").read_text()
+    assert f"({len(CATALOGUE)} tokens), plus {MAX_EXAMPLES} hypothesis examples" in security
 
 
 def test_docs_list_every_deliberate_difference() -> None:
