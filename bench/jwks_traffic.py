@@ -19,7 +19,7 @@ from devkit.jwks_server import running_jwks_server
 from devkit.tokens import AUDIENCE, claims_for, jwks_of, mint, raw_token, rsa_key
 from jwt_authorizer.config import Settings
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 
 CACHE_SECONDS = 600
 COOLDOWN_SECONDS = 30
@@ -62,7 +62,7 @@ def _service(issuer: str, jwks_uri: str, clocks: _Clocks) -> AuthorizerService:
     silent = logging.getLogger("bench.jwks")
     silent.addHandler(logging.NullHandler())
     silent.propagate = False
-    telemetry = Telemetry(silent, "Bench", "bench", clock=clocks.monotonic)
+    telemetry = CloudWatchTelemetry(silent, EmfMetrics("Bench", "bench"), clock=clocks.monotonic)
     return AuthorizerService.create(settings, telemetry, clock=clocks.monotonic, now=clocks.wall)
 
 

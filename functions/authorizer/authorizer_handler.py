@@ -43,7 +43,7 @@ from aws_lambda_powertools import Logger  # noqa: E402
 
 from jwt_authorizer import snapstart  # noqa: E402
 from jwt_authorizer.service import AuthorizerService  # noqa: E402
-from jwt_authorizer.telemetry import Telemetry  # noqa: E402
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics  # noqa: E402
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "jwt-authorizer")
 logger = Logger(service=SERVICE_NAME)
@@ -51,7 +51,7 @@ logger = Logger(service=SERVICE_NAME)
 
 def _build_service(keys: _Keys) -> AuthorizerService:
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "JwtAuthorizer")
-    telemetry = Telemetry(logger, namespace, SERVICE_NAME)
+    telemetry = CloudWatchTelemetry(logger, EmfMetrics(namespace, SERVICE_NAME))
     keys.reports.attach(telemetry)
     return AuthorizerService(keys.settings, telemetry, keys.caches)
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from devkit.clock import FakeClock
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 from jwt_authorizer.errors import ConfigurationError
 from jwt_authorizer.service import AuthorizerUnavailableError
+from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
+from tests.support.harness import install_clocks
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
@@ -202,6 +206,28 @@ def test_a_rejection_is_logged_and_counted_without_the_token(
         ("unauthorized", "token_expired", [1.0])
     ]
     _assert_no_token_material(logs.getvalue() + capsys.readouterr().out, expired)
+
+
+def test_allowed_calls_are_published_as_one_count_once_a_minute(
+    handler: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clock = FakeClock()
+    install_clocks(handler, monkeypatch, clock, time.time)
+    allowed = event(f"Bearer {token(rsa_signing_key, jwks_server)}")
+    for _ in range(3):
+        handler.lambda_handler(allowed, None)
+    clock.advance(ALLOW_FLUSH_SECONDS)
+
+    handler.lambda_handler(allowed, None)
+
+    metrics = [json.loads(out) for out in capsys.readouterr().out.splitlines() if out.startswith('{"_aws"')]
+    assert [(m["outcome"], m["reason"], m["Decision"]) for m in metrics if "Decision" in m] == [
+        ("allow", "valid", [4.0])
+    ]
 
 
 def test_allowed_calls_write_no_log_line(

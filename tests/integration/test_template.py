@@ -29,7 +29,7 @@ from jwt_authorizer.compact import bearer_token
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from messages_api.errors import NotTheAuthor
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
@@ -275,7 +275,9 @@ def deployed_authorizer(
     key = dataclasses.replace(rsa_signing_key, kid="example-key")  # the sample event's kid
     jwks_server.publish(jwks_of(key))
     env = environment(stack, "AuthorizerFunction", JwksUri=jwks_server.base_url + jwks_server.jwks_path)
-    telemetry = Telemetry(logging.getLogger("tests.authorizer"), "Tests", "jwt-authorizer")
+    telemetry = CloudWatchTelemetry(
+        logging.getLogger("tests.authorizer"), EmfMetrics("Tests", "jwt-authorizer")
+    )
     return AuthorizerService.create(Settings.from_env(env), telemetry), key
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.service import AuthorizerService, AuthorizerUnavailableError
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 ROUTE_SCOPES = {
@@ -94,7 +94,8 @@ def install_clocks(
     handler: ModuleType, monkeypatch: Any, clock: Callable[[], float], now: Callable[[], float]
 ) -> AuthorizerService:
     """Rebuild the handler's service as its cold start does, but on the test's clocks."""
-    telemetry = Telemetry(handler.logger, "JwtAuthorizer", handler.SERVICE_NAME, clock=clock)
+    metrics = EmfMetrics("JwtAuthorizer", handler.SERVICE_NAME)
+    telemetry = CloudWatchTelemetry(handler.logger, metrics, clock=clock)
     service = AuthorizerService.create(Settings.from_env(os.environ), telemetry, clock=clock, now=now)
     monkeypatch.setattr(handler, "_service", service)
     return service

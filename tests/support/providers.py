@@ -25,7 +25,7 @@ from jwt_authorizer.errors import JwksFetchError, TokenRejected
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import ParsedJwks, parse_jwks
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/messages"
@@ -456,15 +456,22 @@ PROVIDER_SHAPES = (
 )
 
 
-class QuietTelemetry(Telemetry):
-    """The real telemetry with the metrics kept in memory instead of printed as EMF."""
+class RecordedMetrics:
+    """A MetricEmitter that keeps the metrics in memory instead of printing them as EMF."""
 
     def __init__(self) -> None:
-        super().__init__(logging.getLogger("tests.providers"), "Tests", "tests")
-        self.metrics: list[tuple[str, dict[str, str]]] = []
+        self.published: list[tuple[str, int, dict[str, str]]] = []
 
-    def _emit(self, name: str, value: int, dimensions: dict[str, str]) -> None:
-        self.metrics.append((name, dimensions))
+    def __call__(self, name: str, value: int, dimensions: Mapping[str, str]) -> None:
+        self.published.append((name, value, dict(dimensions)))
+
+
+class QuietTelemetry(CloudWatchTelemetry):
+    """The real telemetry, its metrics recorded in memory (`metrics.published`) instead of printed."""
+
+    def __init__(self) -> None:
+        self.metrics = RecordedMetrics()
+        super().__init__(logging.getLogger("tests.providers"), self.metrics)
 
 
 def service_with_keys(

@@ -25,7 +25,7 @@ from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, StaticFetcher, classify, token_event
 from tests.support.hostile import sign_segments
 
@@ -52,7 +52,7 @@ def _service() -> AuthorizerService:
             f"{ISSUER}/jwks": jwks_of(KEY),
         }
     )
-    telemetry = Telemetry(_logger, "JwtAuthorizerFuzz", "fuzz")
+    telemetry = CloudWatchTelemetry(_logger, EmfMetrics("JwtAuthorizerFuzz", "fuzz"))
     return AuthorizerService.create(
         configured, telemetry, fetcher=fetcher, clock=FakeClock(), now=lambda: NOW
     )

@@ -23,7 +23,7 @@ from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.jwks import HttpJsonFetcher, JwksCache
 from jwt_authorizer.keys import ParsedJwks, parse_jwks
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 
 ISSUER = "https://issuer.example.com"
 TTL, COOLDOWN, MAX_STALE = 600, 30, 3600
@@ -64,7 +64,9 @@ class Environment:
             provider, ISSUER, ttl=TTL, cooldown=COOLDOWN, max_stale=MAX_STALE,
             clock=self.clock, wall_clock=self.wall,
         )  # fmt: skip
-        self.telemetry = Telemetry(QuietLogger(), "JwtAuthorizer", "test", clock=self.clock)
+        self.telemetry = CloudWatchTelemetry(
+            QuietLogger(), EmfMetrics("JwtAuthorizer", "test"), clock=self.clock
+        )
         self.service = AuthorizerService(settings, self.telemetry, {ISSUER: self.cache}, now=self.wall)
         self.fetcher = HttpJsonFetcher(clock=self.clock)
         snapstart.register(

@@ -16,7 +16,7 @@ from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from jwt_authorizer.verify import VerifiedToken
 
 ISSUER = "https://issuer.example.com/"
@@ -39,7 +39,7 @@ class Authorizer:
         )
         cache = JwksCache(self._load, ISSUER, ttl=JWKS_TTL, cooldown=30, max_stale=3600, clock=self.monotonic)
         logger = logging.getLogger("tests.token_cache")
-        telemetry = Telemetry(logger, "Tests", "tests", clock=self.monotonic)
+        telemetry = CloudWatchTelemetry(logger, EmfMetrics("Tests", "tests"), clock=self.monotonic)
         self.service = AuthorizerService(settings, telemetry, {ISSUER: cache}, now=self.wall)
         self.verifications = 0
         verify: Callable[[str], VerifiedToken] = self.service._verifier.verify

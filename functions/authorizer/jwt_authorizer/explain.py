@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -30,7 +29,6 @@ from .keys import VerificationKey
 from .method_arn import MethodArn
 from .scopes import granted_scopes, scopes_of
 from .service import AuthorizerService
-from .telemetry import Telemetry
 from .verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
@@ -142,11 +140,10 @@ class _RecordingFetcher:
         return document
 
 
-class _RecordingTelemetry(Telemetry):
-    """Keeps JWKS events for the report and stays silent otherwise: no log lines, no metrics."""
+class _RecordingTelemetry:
+    """A Telemetry that keeps JWKS events for the report and stays silent otherwise: no logs, no metrics."""
 
     def __init__(self) -> None:
-        super().__init__(logging.getLogger(__name__), "explain", "explain")
         self.events: list[str] = []
 
     def allowed(self) -> None:
@@ -155,7 +152,7 @@ class _RecordingTelemetry(Telemetry):
     def route_denied(self, route: str, subject: str, missing_scopes: list[str]) -> None:
         pass
 
-    def rejected(self, reason: str, fields: dict[str, object], route: str | None) -> None:
+    def rejected(self, reason: Reason, fields: dict[str, object], route: str | None) -> None:
         pass
 
     def unavailable(self, issuer: str | None, detail: str, route: str | None) -> None:
@@ -170,6 +167,9 @@ class _RecordingTelemetry(Telemetry):
 
     def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None:
         self.events.append(f"could not fetch the keys of {issuer}: {error}")
+
+    def flush_allowed(self) -> None:
+        pass
 
 
 def explain(

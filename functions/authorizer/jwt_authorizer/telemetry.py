@@ -1,8 +1,12 @@
-"""Structured logs and CloudWatch metrics (EMF) of what the authorizer decides and fetches.
+"""What the authorizer tells the world about what it decides and fetches: the `Telemetry` protocol.
 
-The warm Allow path writes nothing: a Powertools log line costs about twice a signature check, and API
+`CloudWatchTelemetry` is the one the function runs: structured logs and CloudWatch metrics (EMF). The
+warm Allow path writes nothing: a Powertools log line costs about twice a signature check, and API
 Gateway's access log can record the principalId of every allowed call. Allows are counted in memory and
-published at most once a minute; rejections, failures and JWKS fetches are logged and counted at once.
+published at most once a minute, at the first call a minute or more after the last publication (an
+allowed call, or any other, which publishes them before its own count); rejections, failures and JWKS
+fetches are logged and counted at once. What a container counted since its last publication is lost if
+it is never called again before Lambda reclaims it: at most the allows of its last minute of traffic.
 Nothing here ever receives the raw token or a signature.
 """
 
@@ -10,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+from .errors import Reason
 
 # The metrics, a contract that alarms and dashboards read (the template's alarms import these): each one is
 # published with the dimensions `service` (POWERTOOLS_SERVICE_NAME), and `outcome`, and `reason` for
@@ -56,17 +62,65 @@ def clip(value: object) -> str | None:
     return text[:MAX_LOGGED_CHARS]
 
 
-class Telemetry:
+class Telemetry(Protocol):
+    """Told of every decision and every key fetch; never given a token or a signature."""
+
+    def allowed(self) -> None: ...
+
+    def route_denied(self, route: str, subject: str, missing_scopes: list[str]) -> None: ...
+
+    def rejected(self, reason: Reason, fields: dict[str, object], route: str | None) -> None: ...
+
+    def unavailable(self, issuer: str | None, detail: str, route: str | None) -> None: ...
+
+    def internal_error(self, route: str | None) -> None: ...
+
+    def jwks_fetched(self, issuer: str, key_count: int, skipped: tuple[str, ...], reason: str) -> None: ...
+
+    def jwks_fetch_failed(self, issuer: str, error: str, serving_stale: bool) -> None: ...
+
+    def flush_allowed(self) -> None:
+        """Publish the allows counted so far, and start the next minute from now."""
+
+
+class MetricEmitter(Protocol):
+    def __call__(self, name: str, value: int, dimensions: Mapping[str, str]) -> None:
+        """Publish `value` counts of the metric `name` with these dimensions."""
+
+
+class EmfMetrics:
+    """Metrics as CloudWatch embedded metric format lines on stdout, which Lambda ships to CloudWatch."""
+
+    def __init__(self, namespace: str, service: str) -> None:
+        self.namespace = namespace
+        self.service = service
+
+    def __call__(self, name: str, value: int, dimensions: Mapping[str, str]) -> None:
+        # Imported on first use: the warm Allow path never needs the metrics module.
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=self.namespace,
+            default_dimensions={SERVICE_DIMENSION: self.service},
+        ) as metric:
+            for dimension, dimension_value in dimensions.items():
+                metric.add_dimension(name=dimension, value=dimension_value)
+
+
+class CloudWatchTelemetry:
+    """Powertools log lines and metrics (EMF by default): what the deployed authorizer reports."""
+
     def __init__(
         self,
         logger: logging.Logger | Any,
-        namespace: str,
-        service: str,
+        emit: MetricEmitter,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._logger = logger
-        self._namespace = namespace
-        self._service = service
+        self._emit = emit
         self._clock = clock
         self._allowed_since_flush = 0
         self._last_allow_flush = clock()
@@ -85,7 +139,7 @@ class Telemetry:
         )
         self._count_decision(DecisionOutcome.DENY, INSUFFICIENT_SCOPE_REASON)
 
-    def rejected(self, reason: str, fields: dict[str, object], route: str | None) -> None:
+    def rejected(self, reason: Reason, fields: dict[str, object], route: str | None) -> None:
         self._logger.info(
             "token rejected",
             extra={"reason": reason, "route": clip(route)}
@@ -133,20 +187,6 @@ class Telemetry:
     def _count(self, name: str, dimensions: dict[str, str]) -> None:
         self.flush_allowed()
         self._emit(name, 1, dimensions)
-
-    def _emit(self, name: str, value: int, dimensions: dict[str, str]) -> None:
-        # Imported on first use: the warm Allow path never needs the metrics module.
-        from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-        with single_metric(
-            name=name,
-            unit=MetricUnit.Count,
-            value=value,
-            namespace=self._namespace,
-            default_dimensions={SERVICE_DIMENSION: self._service},
-        ) as metric:
-            for dimension, dimension_value in dimensions.items():
-                metric.add_dimension(name=dimension, value=dimension_value)
 
 
 def _decision(outcome: DecisionOutcome, reason: str) -> dict[str, str]:
