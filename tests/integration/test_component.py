@@ -112,12 +112,23 @@ def lambda_function(path: Path) -> dict[str, Any]:
 
 def test_the_components_function_is_template_yamls_authorizer() -> None:
     component, main = lambda_function(COMPONENT), lambda_function(MAIN)
-    same = ("Handler", "Runtime", "Architectures", "MemorySize", "Timeout", "TracingConfig", "Description")
+    same = (
+        "Handler",
+        "Runtime",
+        "Architectures",
+        "MemorySize",
+        "Timeout",
+        "TracingConfig",
+        "Description",
+        "SnapStart",
+    )
 
     assert {key: component[key] for key in same} == {key: main[key] for key in same}
     assert set(component["Environment"]["Variables"]) == set(main["Environment"]["Variables"])
     source = {path: parsed(path)["Resources"]["AuthorizerFunction"] for path in (COMPONENT, MAIN)}
     assert source[COMPONENT]["Metadata"] == source[MAIN]["Metadata"] == {"BuildMethod": "makefile"}
+    aliases = {path: source[path]["Properties"]["AutoPublishAlias"] for path in source}
+    assert aliases[COMPONENT] == aliases[MAIN] == "live"
     code = {path: (path.parent / source[path]["Properties"]["CodeUri"]).resolve() for path in source}
     assert code[COMPONENT] == code[MAIN] == ROOT / "functions" / "authorizer"
 
@@ -134,7 +145,8 @@ def test_the_validation_expression_output_is_template_yamls() -> None:
     main = parsed(MAIN)["Resources"]["MessagesApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
 
     assert outputs["ValidationExpression"]["Value"] == main["Identity"]["ValidationExpression"]
-    assert outputs["FunctionArn"]["Value"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    # The alias API Gateway invokes, as template.yaml's Auth block names it.
+    assert outputs["FunctionArn"]["Value"] == {"Ref": "AuthorizerFunction.Alias"} == main["FunctionArn"]
 
 
 def test_the_components_parameters_give_the_authorizer_a_configuration_it_accepts() -> None:
