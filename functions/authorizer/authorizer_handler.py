@@ -68,7 +68,9 @@ def _before_snapshot() -> None:
 
 
 def _after_restore() -> None:
-    snapstart.after_restore(_service.caches.values(), _service.token_cache, _service.telemetry)
+    snapstart.after_restore(
+        _service.caches.values(), _service.token_cache, _service.telemetry, _keys.settings.jwks_prefetch
+    )
 
 
 snapstart.register(_before_snapshot, _after_restore)

@@ -158,6 +158,24 @@ def test_a_prefetch_of_a_filled_cache_loads_nothing(rsa_signing_key: SigningKey,
     assert provider.loads == 1
 
 
+def test_a_prefetch_of_expired_keys_refreshes_them_and_keeps_them_if_it_fails(
+    rsa_signing_key: SigningKey, clock: FakeClock
+) -> None:
+    provider = GatedProvider(rsa_signing_key)
+    cache = make_cache(provider, clock)
+    cache.keys_for(rsa_signing_key.kid)
+    clock.advance(TTL)
+    provider.failure = JwksFetchError("HTTP 503")
+
+    thread = cache.prefetch()
+    assert thread is not None
+    thread.join(WAIT)
+
+    assert provider.loads == 2
+    assert cache.keys_for(rsa_signing_key.kid)  # the stale keys, within the maximum staleness
+    assert provider.loads == 2  # and no second try within the cooldown
+
+
 def test_reports_made_before_the_observer_exists_reach_it_in_order(
     rsa_signing_key: SigningKey, clock: FakeClock
 ) -> None:

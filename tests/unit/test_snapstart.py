@@ -71,7 +71,9 @@ class Environment:
         self.fetcher = HttpJsonFetcher(clock=self.clock)
         snapstart.register(
             lambda: snapstart.before_snapshot([self.cache], self.fetcher),
-            lambda: snapstart.after_restore([self.cache], self.service.token_cache, self.telemetry),
+            lambda: snapstart.after_restore(
+                [self.cache], self.service.token_cache, self.telemetry, prefetch=True
+            ),
         )
 
     def take_snapshot(self) -> None:

@@ -276,7 +276,8 @@ class JwksCache:
         )
 
     def prefetch(self) -> threading.Thread | None:
-        """Start loading the keys in a background thread; None when nothing was started.
+        """Start loading the keys in a background thread, unless fresh ones are cached; None when nothing
+        was started.
 
         The cache's lock is taken here and released by the thread when the load is done, so a request
         that needs keys meanwhile waits for this load, never starts a second one. The load is a refresh
@@ -289,8 +290,9 @@ class JwksCache:
 
         def load() -> None:
             try:
-                if self._snapshot is None:
-                    self._refresh(self._clock(), "prefetch")
+                snapshot, now = self._snapshot, self._clock()
+                if snapshot is None or now - snapshot.fetched_at >= self._ttl:
+                    self._refresh(now, "prefetch" if snapshot is None else "expired")
             except Exception:  # noqa: S110 - a bug here must not kill the thread with the lock held
                 pass
             finally:

@@ -11,6 +11,8 @@ Around it, the authorizer:
   host that took the snapshot means nothing after a restore, so every stored time is re-based by the wall
   clock: keys older than the cache period are expired (and still bounded by the maximum staleness), the
   cooldowns start afresh, the verified-token cache is emptied, and the allow-count timer restarts.
+  Expired keys are refreshed in the background at once (JWKS_PREFETCH), as at an init: a snapshot usually
+  outlives the cache period, and the first request should not wait for the provider if it can help it.
 
 Nothing unique is created at init (no secret, no random value) that every restored copy would share.
 The hooks are registered with snapshot-restore-py, which Lambda's Python runtimes include; where it is not
@@ -32,9 +34,13 @@ def before_snapshot(caches: Iterable[JwksCache], fetcher: HttpJsonFetcher) -> No
     fetcher.close()
 
 
-def after_restore(caches: Iterable[JwksCache], token_cache: VerifiedTokenCache, telemetry: Telemetry) -> None:
+def after_restore(
+    caches: Iterable[JwksCache], token_cache: VerifiedTokenCache, telemetry: Telemetry, prefetch: bool
+) -> None:
     for cache in caches:
         cache.after_restore()
+        if prefetch:
+            cache.prefetch()  # keys past their cache period: refreshed while the first event comes in
     token_cache.clear()
     telemetry.flush_allowed()  # restarts the once-a-minute timer on this environment's clock
 
