@@ -8,7 +8,8 @@ resident memory is what each program reports of itself at its end (VmHWM). Runs 
 pairs is the figure, so a moment when the machine is busy lands on both sides of a ratio.
 
 - A: the provider on 127.0.0.1 answers at once;
-- B: it answers after PROVIDER_LATENCY_SECONDS, as an identity provider across the internet does;
+- B: it answers after PROVIDER_LATENCY_SECONDS, as an identity provider across the internet does; and
+  once more with the init-phase prefetch off, which shows what it buys;
 - C: peak resident memory, from the runs of A.
 """
 
@@ -122,18 +123,24 @@ def measure(
     def floor() -> Run:
         return run_process(floor_command, environment)
 
+    def ours_without_prefetch() -> Run:
+        return run_process(ours_command, environment | {"JWKS_PREFETCH": "false"})
+
     loopback = alternate(ours, floor, pairs)
     with scenario.provider_latency(PROVIDER_LATENCY_SECONDS):
         distant = alternate(ours, floor, pairs)
+        # What the init-phase prefetch buys: the same row with the keys fetched by the first request.
+        distant_unprefetched = alternate(ours_without_prefetch, floor, pairs)
     milliseconds = [
         [(ours_run.seconds * 1e3, floor_run.seconds * 1e3) for ours_run, floor_run in runs]
-        for runs in (loopback, distant)
+        for runs in (loopback, distant, distant_unprefetched)
     ]
     memory = [(ours_run.peak_kib / 1024, floor_run.peak_kib / 1024) for ours_run, floor_run in loopback]
     latency = f"{PROVIDER_LATENCY_SECONDS * 1e3:.0f} ms"
     return [
         _row("A. provider on loopback, no latency", "ms", milliseconds[0], LOOPBACK_TARGET),
         _row(f"B. provider answering after {latency}", "ms", milliseconds[1], LATENCY_TARGET),
+        _row(f"B without the prefetch (JWKS_PREFETCH=false), after {latency}", "ms", milliseconds[2], None),
         _row("C. peak memory (RSS)", "MiB", memory, MEMORY_TARGET),
     ]
 
