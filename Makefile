@@ -67,7 +67,7 @@ load: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions local tests bench devkit
+	$(BIN)/mypy functions local tests bench devkit tools
 
 # sam build without Docker builds each function with the runtime's own Python, found on PATH by name: the
 # template's Runtime (python3.12...), unless RUNTIME_PYTHON=/path/to/python3.x says where it is.
@@ -96,7 +96,7 @@ build: $(SAM_VENV)/.installed
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
 ## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)
 explain: $(STAMP)
-	@PYTHONPATH=functions/authorizer:functions/shared $(BIN)/python -m jwt_authorizer.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+	@PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
 bench: $(STAMP)

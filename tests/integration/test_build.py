@@ -134,6 +134,16 @@ def test_each_function_ships_only_its_own_code_as_unchecked_hash_bytecode(
         assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH, pyc
 
 
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_no_function_ships_the_command_line_tools(function: str, tmp_path: Path) -> None:
+    artifacts = offline_build(function, tmp_path)
+
+    shipped = {path.relative_to(artifacts) for path in artifacts.rglob("*")}
+    assert not any(
+        part in ("tools", "explain.py") or part.startswith("explain.") for p in shipped for part in p.parts
+    )
+
+
 def test_the_api_functions_do_not_ship_each_others_handler() -> None:
     assert "protected_api.py" not in _sources("PublicFunction")
     assert "public_api.py" not in _sources("ProtectedFunction")

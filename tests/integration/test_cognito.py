@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from moto import mock_aws
 
 from jwt_authorizer.config import Settings
-from jwt_authorizer.explain import explain
 from jwt_authorizer.jwks import HttpJsonFetcher
 from jwt_authorizer.keys import MIN_RSA_BITS, parse_jwks
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import STAGE, QuietTelemetry, authorize, rejection
+from tools.explain import explain
 
 REGION = "eu-west-1"
 PASSWORD = "Correct-Horse-9-battery"

@@ -1,4 +1,4 @@
-"""`python -m jwt_authorizer.explain`, as `make explain` runs it, against a provider on 127.0.0.1."""
+"""`python -m tools.explain`, as `make explain` runs it, against a provider on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from devkit.tokens import SigningKey, claims_for, jwks_of, mint
 
 ROOT = Path(__file__).resolve().parents[2]
 #: As `make explain` sets it.
-PYTHONPATH = os.pathsep.join(str(ROOT / "functions" / name) for name in ("authorizer", "shared"))
+PYTHONPATH = os.pathsep.join(
+    [*(str(ROOT / "functions" / name) for name in ("authorizer", "shared")), str(ROOT)]
+)
 
 
 def run_explain(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "jwt_authorizer.explain", *args],
+        [sys.executable, "-m", "tools.explain", *args],
         input=stdin,
         capture_output=True,
         text=True,

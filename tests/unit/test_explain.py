@@ -11,7 +11,6 @@ import pytest
 from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import Reason
-from jwt_authorizer.explain import HINTS, Explanation, explain, main
 from jwt_authorizer.service import AuthorizerService
 from tests.support.providers import (
     COGNITO_CLIENT_ID,
@@ -26,6 +25,7 @@ from tests.support.providers import (
     provider_documents,
     rejection,
 )
+from tools.explain import HINTS, Explanation, explain, main
 
 ROUTES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 ENV = {

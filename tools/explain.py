@@ -1,6 +1,8 @@
 """Why the authorizer accepts or refuses a token, step by step.
 
-    python -m jwt_authorizer.explain [--env-file FILE] [TOKEN | -]
+    python -m tools.explain [--env-file FILE] [TOKEN | -]
+
+(with functions/authorizer and functions/shared on PYTHONPATH, as `make explain` runs it).
 
 It reads the same environment variables as the authorizer (or the JSON object that
 `aws lambda get-function-configuration --query Environment.Variables` prints) and runs the authorizer's
@@ -21,15 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .compact import UnverifiedToken, bearer_token, decode_unverified
-from .config import Settings
-from .errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
-from .jwks import HttpJsonFetcher, JsonFetcher
-from .keys import VerificationKey
-from .method_arn import MethodArn
-from .scopes import granted_scopes, scopes_of
-from .service import AuthorizerService
-from .verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
+from jwt_authorizer.compact import UnverifiedToken, bearer_token, decode_unverified
+from jwt_authorizer.config import Settings
+from jwt_authorizer.errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
+from jwt_authorizer.jwks import HttpJsonFetcher, JsonFetcher
+from jwt_authorizer.keys import VerificationKey
+from jwt_authorizer.method_arn import MethodArn
+from jwt_authorizer.scopes import granted_scopes, scopes_of
+from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer.verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
 _EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
@@ -450,7 +452,7 @@ def _environment(path: str | None, environ: Mapping[str, str]) -> Mapping[str, s
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m jwt_authorizer.explain",
+        prog="python -m tools.explain",
         description="Explain, step by step, the authorizer's decision on a token.",
     )
     parser.add_argument(
