@@ -11,7 +11,7 @@ REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements-dev.txt
 	touch $(STAMP)
 
 # The local stack's ports, and an optional real issuer to trust instead of the local provider:
@@ -30,11 +30,13 @@ PROVIDER_CONFIG ?=
 CLIENT ?= dev-client
 
 # `make dev` installs only what the local stack runs (local/requirements.txt): about half the time of
-# the full development set, which `make test` and `make lint` add on top.
+# the full development set, which `make test` and `make lint` add on top. --no-compile: byte-compiling
+# every installed module up front (moto alone has some 1,500) costs more than compiling, at first import,
+# the few the stack runs.
 DEV_STAMP := $(VENV)/.installed-dev
 $(DEV_STAMP): local/requirements.txt $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r local/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r local/requirements.txt
 	touch $(DEV_STAMP)
 
 ## dev: the API on 127.0.0.1:$(API_PORT), an OpenID provider on 127.0.0.1:$(PROVIDER_PORT) and a DynamoDB on
