@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer/requirements.txt \
 	functions/api/requirements.txt
 
-.PHONY: test lint format build bench clean explain dev token rotate-key load
+.PHONY: test lint format build bench clean explain dev token rotate-key load sam-local test-sam
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,20 @@ build: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" LAMBDA_ARCHITECTURE=$(ARCHITECTURE) \
 		$(SAM) build --parameter-overrides Architecture=$(ARCHITECTURE)
+
+## sam-local: the functions in Docker under `sam local start-api` on 127.0.0.1:$(API_PORT), the local provider
+## on :$(PROVIDER_PORT), in the foreground; built for this machine into .aws-sam/local. More SAM CLI
+## arguments: SAM_LOCAL_ARGS="--skip-pull-image --warm-containers LAZY"
+SAM_LOCAL_ARGS ?=
+sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
+	$(BIN)/python -m local sam-local --sam $(SAM_VENV)/bin/sam --api-port $(API_PORT) \
+		--provider-port $(PROVIDER_PORT) $(if $(filter command line environment,$(origin RUNTIME_PYTHON)), \
+		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)'
+
+## test-sam: only the SAM CLI tests (sam local start-api through make sam-local, sam local invoke for every
+## event in events/); they need Docker and the Lambda Python base image, and are skipped without them
+test-sam: $(STAMP) $(SAM_VENV)/.installed
+	RUNTIME_PYTHON='$(RUNTIME_PYTHON)' $(BIN)/python -m pytest -m sam
 
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
 ## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)

@@ -1,5 +1,5 @@
-"""`python -m local dev | token | rotate-key | dynamodb`: what `make dev`, `make token` and `make rotate-key`
-run, and a local DynamoDB with the template's tables on its own (for `sam local`)."""
+"""`python -m local dev | token | rotate-key | dynamodb | sam-local`: what `make dev`, `make token`,
+`make rotate-key` and `make sam-local` run, and a local DynamoDB with the template's tables on its own."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
+from local.sam_local import SamLocalError, SamLocalOptions, split_arguments
+from local.sam_local import run as run_sam_local
 from local.stack import LocalStack, StackOptions
 from local.template import TemplateError, load_api
 
@@ -63,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     dynamodb.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     dynamodb.add_argument("--port", type=int, default=DEFAULT_DYNAMODB_PORT)
 
+    sam = commands.add_parser("sam-local", help="the provider and `sam local start-api`, in the foreground")
+    sam.add_argument("--sam", required=True, help="the SAM CLI to run")
+    sam.add_argument("--api-port", type=int, default=3000)
+    sam.add_argument("--provider-port", type=int, default=3001)
+    sam.add_argument("--runtime-python", help="the functions' runtime Python, if not on PATH by its name")
+    sam.add_argument("--sam-args", default="", help="more arguments for sam local start-api, one string")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "dev":
@@ -71,8 +80,18 @@ def main(argv: list[str] | None = None) -> int:
             return _token(args)
         if args.command == "dynamodb":
             return _dynamodb(args)
+        if args.command == "sam-local":
+            return _sam_local(args)
         return _rotate_key()
-    except (ConfigError, TemplateError, FunctionLoadError, LocalDynamoDBError, ValueError, OSError) as error:
+    except (
+        ConfigError,
+        TemplateError,
+        FunctionLoadError,
+        LocalDynamoDBError,
+        SamLocalError,
+        ValueError,
+        OSError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -128,6 +147,17 @@ def _wait_for_a_stop_signal() -> None:
         signal.signal(signal_number, lambda *_: stopped.set())
     while not stopped.wait(0.5):
         pass
+
+
+def _sam_local(args: argparse.Namespace) -> int:
+    options = SamLocalOptions(
+        sam=args.sam,
+        api_port=args.api_port,
+        provider_port=args.provider_port,
+        sam_arguments=split_arguments(args.sam_args),
+        runtime_python=args.runtime_python or None,
+    )
+    return run_sam_local(options)
 
 
 def _banner(stack: LocalStack) -> str:

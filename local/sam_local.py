@@ -1,0 +1,273 @@
+"""`make sam-local`: template.yaml under the real SAM CLI's `sam local start-api`, with the local provider.
+
+1. Checks that Docker answers and that the functions' runtime Python is installed (sam build needs it on
+   PATH), and says what to do when either is missing.
+2. `sam build` for this machine's architecture into .aws-sam/local/build (the template's Architecture
+   parameter and LAMBDA_ARCHITECTURE together), so .aws-sam/build, which `sam deploy` ships, is left alone.
+3. Starts the provider on 127.0.0.1 (its issuer is http://127.0.0.1:PORT, as with `make dev`, so
+   `make token` works unchanged) and, where the containers need it, on Docker's bridge gateway too.
+4. Runs `sam local start-api` on 127.0.0.1 in the foreground, with parameter overrides that make the
+   authorizer trust the provider and fetch its keys from where a container reaches this machine.
+   Ctrl-C (or TERM) stops the SAM CLI, its containers and the provider.
+
+How the containers reach this machine. The SAM CLI puts every function container on Docker's default
+bridge network, or on the network `--docker-network` names: in a container, 127.0.0.1 is the container
+itself. (`--docker-network host` does not help: SAM CLI 1.170 skips connecting the container to a network
+called "host", samcli/local/docker/container.py, so the container stays on the bridge.)
+- Docker Desktop (macOS, Windows; also OrbStack, Rancher Desktop) names this machine host.docker.internal
+  and forwards it to its 127.0.0.1: the provider stays on 127.0.0.1 only.
+- Docker Engine on Linux has no such name: the containers reach this machine at their network's gateway
+  (172.17.0.1 on the default bridge). The provider listens there too, on that one address (never on
+  0.0.0.0), and `--add-host host.docker.internal:<gateway>` gives the containers the same name as above.
+Either way the authorizer fetches http://host.docker.internal:PORT/.well-known/jwks.json, plain http that
+it accepts only under the SAM CLI (functions/authorizer/jwt_authorizer/sam_cli.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
+from local.stack import ROOT, StackOptions
+from local.template import load_api
+
+CONTAINER_HOST_NAME = "host.docker.internal"
+BUILD_DIR = ROOT / ".aws-sam" / "local" / "build"
+CACHE_DIR = ROOT / ".aws-sam" / "local" / "cache"
+
+
+class SamLocalError(Exception):
+    """`make sam-local` cannot start; the message says what is missing and what to do."""
+
+
+def lambda_architecture(machine: str | None = None) -> str:
+    """This machine's architecture, as Lambda names it: the functions run natively in Docker."""
+    machine = (machine or platform.machine()).lower()
+    return "arm64" if machine in {"arm64", "aarch64"} else "x86_64"
+
+
+def runtime_of(template: Path) -> str:
+    """The functions' Runtime (python3.12, ...): all of them share one, from Globals."""
+    runtimes = {spec.runtime for spec in load_api(template, _placeholder_provider()).functions.values()}
+    if len(runtimes) != 1:
+        raise SamLocalError(f"{template.name}: the functions have several runtimes, {sorted(runtimes)}")
+    return runtimes.pop()
+
+
+def _placeholder_provider() -> dict[str, str]:
+    # Only to translate the template: any issuer and audience will do to read its functions.
+    return {"IssuerUrl": "https://issuer.example.com", "Audience": "api://example"}
+
+
+def runtime_python(runtime: str, explicit: str | None = None) -> str:
+    """The interpreter sam build compiles the functions with; a clear error when it is not installed."""
+    name = explicit or runtime  # python3.12
+    found = shutil.which(name)
+    if found is None:
+        raise SamLocalError(
+            f"sam build needs {runtime.replace('python', 'Python ')} (the template's Runtime) on PATH as "
+            f"{runtime}: install it (pyenv, your package manager or python.org), or pass "
+            f"RUNTIME_PYTHON=/path/to/{runtime}"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ContainerRoute:
+    """How the function containers reach this machine."""
+
+    #: The address the provider listens on besides 127.0.0.1 (Docker Engine: the network's gateway).
+    gateway: str | None
+    #: SAM CLI arguments that give the containers the name host.docker.internal, if they lack it.
+    sam_arguments: tuple[str, ...]
+
+
+def docker_info(docker: str = "docker") -> dict[str, object]:
+    """`docker info`, or a SamLocalError saying how to get Docker running."""
+    if shutil.which(docker) is None:
+        raise SamLocalError(
+            "make sam-local needs Docker: the SAM CLI runs each function in a container. Install Docker"
+            " (Docker Desktop, or Docker Engine on Linux) and start it; `make dev` needs no Docker."
+        )
+    result = subprocess.run(  # noqa: S603 - a fixed command
+        [docker, "info", "--format", "{{json .}}"], capture_output=True, text=True, check=False, timeout=30
+    )
+    if result.returncode != 0:
+        raise SamLocalError(
+            "Docker is installed but does not answer (`docker info` failed): start Docker Desktop or the"
+            " Docker daemon (sudo systemctl start docker), then run make sam-local again.\n"
+            + result.stderr.strip()
+        )
+    info: dict[str, object] = json.loads(result.stdout)
+    return info
+
+
+def container_route(
+    info: dict[str, object], sam_arguments: Sequence[str], docker: str = "docker"
+) -> ContainerRoute:
+    operating_system = str(info.get("OperatingSystem", ""))
+    if "Docker Desktop" in operating_system or sys.platform != "linux":
+        return ContainerRoute(gateway=None, sam_arguments=())
+    network = _option(sam_arguments, "--docker-network") or "bridge"
+    gateway = network_gateway(network, docker)
+    return ContainerRoute(gateway=gateway, sam_arguments=("--add-host", f"{CONTAINER_HOST_NAME}:{gateway}"))
+
+
+def _option(arguments: Sequence[str], name: str) -> str | None:
+    for index, argument in enumerate(arguments):
+        if argument == name and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith(f"{name}="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def network_gateway(network: str, docker: str = "docker") -> str:
+    """The IPv4 gateway of a Docker network: where its containers reach this machine."""
+    result = subprocess.run(  # noqa: S603 - docker with a network name
+        [docker, "network", "inspect", network, "--format", "{{json .IPAM.Config}}"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SamLocalError(f"docker network inspect {network} failed: {result.stderr.strip()}")
+    return gateway_of(json.loads(result.stdout) or [], network)
+
+
+def gateway_of(ipam_config: list[dict[str, str]], network: str = "bridge") -> str:
+    for config in ipam_config:
+        if config.get("Gateway") and ipaddress.ip_address(config["Gateway"]).version == 4:
+            return config["Gateway"]
+        subnet = config.get("Subnet")
+        if subnet and ipaddress.ip_network(subnet).version == 4:
+            # Docker gives a network's gateway the subnet's first address unless told otherwise.
+            return str(next(ipaddress.ip_network(subnet).hosts()))
+    raise SamLocalError(f"Docker network {network} has no IPv4 gateway the containers could reach")
+
+
+@dataclass(frozen=True)
+class SamLocalOptions:
+    sam: str
+    api_port: int = 3000
+    provider_port: int = 3001
+    sam_arguments: tuple[str, ...] = ()
+    runtime_python: str | None = None
+    template: Path = StackOptions.template
+
+
+def sam_environment(python: str, architecture: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        # sam build finds the runtime's Python by name on PATH; make reads the architecture from here.
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "LAMBDA_ARCHITECTURE": architecture,
+    }
+
+
+def build_command(options: SamLocalOptions, architecture: str) -> list[str]:
+    return [
+        options.sam, "build", "--template-file", str(options.template),
+        "--build-dir", str(BUILD_DIR), "--cache-dir", str(CACHE_DIR), "--cached",
+        "--parameter-overrides", f"Architecture={architecture}",
+    ]  # fmt: skip
+
+
+def local_parameters(provider_port: int, audience: str, architecture: str) -> dict[str, str]:
+    """The template parameters that make the functions trust the local provider, as the SAM CLI runs them."""
+    return {
+        "IssuerUrl": f"http://127.0.0.1:{provider_port}",  # what the provider's tokens say in iss
+        "Audience": audience,
+        # Where a container reaches the provider (the issuer's 127.0.0.1 would be the container itself).
+        "JwksUri": f"http://{CONTAINER_HOST_NAME}:{provider_port}{JWKS_PATH}",
+        "Architecture": architecture,
+    }
+
+
+def parameter_overrides(parameters: dict[str, str]) -> list[str]:
+    return ["--parameter-overrides", " ".join(f"{name}={value}" for name, value in parameters.items())]
+
+
+def start_api_command(
+    options: SamLocalOptions, architecture: str, route: ContainerRoute, audience: str
+) -> list[str]:
+    parameters = local_parameters(options.provider_port, audience, architecture)
+    return [
+        options.sam, "local", "start-api", "--template-file", str(BUILD_DIR / "template.yaml"),
+        # The SAM CLI looks for samconfig.toml next to the template it is given: point it at the project's.
+        "--config-file", str(ROOT / "samconfig.toml"),
+        "--host", "127.0.0.1", "--port", str(options.api_port),
+        *parameter_overrides(parameters), *route.sam_arguments, *options.sam_arguments,
+    ]  # fmt: skip
+
+
+def run(options: SamLocalOptions) -> int:
+    info = docker_info()
+    runtime = runtime_of(options.template)
+    python = runtime_python(runtime, options.runtime_python)
+    architecture = lambda_architecture()
+    route = container_route(info, options.sam_arguments)
+    environment = sam_environment(python, architecture)
+
+    print(f"sam build for {architecture} ({runtime}) into {BUILD_DIR.relative_to(ROOT)}", flush=True)
+    built = subprocess.run(build_command(options, architecture), env=environment, cwd=ROOT, check=False)  # noqa: S603
+    if built.returncode != 0:
+        return built.returncode
+
+    config = ProviderConfig.load(StackOptions.provider_config)
+    servers = [ProviderServer("127.0.0.1", options.provider_port, log=print)]
+    if route.gateway is not None:
+        servers.append(ProviderServer(route.gateway, options.provider_port, log=print))
+    issuer = TokenIssuer(servers[0].url, config, KeyStore(StackOptions.key_file))
+    issuer.keys.active()  # the signing key exists before the first token is asked for
+    for server in servers:
+        server.issuer = issuer
+        server.start()
+    reachable = f"{CONTAINER_HOST_NAME}:{options.provider_port} ({route.gateway or 'Docker Desktop'})"
+    print(
+        f"Provider  {issuer.issuer}  (issuer; the functions fetch its keys from {reachable})\n"
+        f"          tokens: make token SCOPE=messages:read  (audience {config.audience})\n"
+        f"API       http://127.0.0.1:{options.api_port}  once the SAM CLI says it is running."
+        " Ctrl-C stops both.\n",
+        flush=True,
+    )
+    try:
+        return _foreground(start_api_command(options, architecture, route, config.audience), environment)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _foreground(command: list[str], environment: dict[str, str]) -> int:
+    """Run the SAM CLI until it exits. Ctrl-C reaches it from the terminal and it stops its containers;
+    a TERM sent to this process is passed on to it as that Ctrl-C."""
+    process: subprocess.Popen[bytes] | None = None
+
+    def forward(signal_number: int, frame: FrameType | None) -> None:
+        if process is not None and signal_number == signal.SIGTERM:
+            process.send_signal(signal.SIGINT)
+
+    # Handlers, not SIG_IGN, before the SAM CLI starts: an ignored SIGINT would be inherited (as when make
+    # runs in the background) and the SAM CLI could not be stopped with Ctrl-C; a handler is not.
+    previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        process = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603
+        return process.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def split_arguments(raw: str) -> tuple[str, ...]:
+    return tuple(shlex.split(raw))
