@@ -72,16 +72,24 @@ def _placeholder_provider() -> dict[str, str]:
 
 
 def runtime_python(runtime: str, explicit: str | None = None) -> str:
-    """The interpreter sam build compiles the functions with; a clear error when it is not installed."""
+    """The interpreter sam build compiles the functions with (its real path, not a pyenv shim's), or a
+    clear error when it is not installed."""
+    version = runtime.removeprefix("python")
     name = explicit or runtime  # python3.12
     found = shutil.which(name)
-    if found is None:
+    probe = None
+    if found is not None:
+        probe = subprocess.run(  # noqa: S603 - the interpreter the user named, asked for its version
+            [found, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    answer = probe.stdout.split() if probe is not None and probe.returncode == 0 else []
+    if len(answer) != 2 or answer[0] != version:
         raise SamLocalError(
-            f"sam build needs {runtime.replace('python', 'Python ')} (the template's Runtime) on PATH as "
-            f"{runtime}: install it (pyenv, your package manager or python.org), or pass "
-            f"RUNTIME_PYTHON=/path/to/{runtime}"
+            f"sam build needs Python {version} (the template's Runtime), as {name} on PATH: install it"
+            f" (pyenv, your package manager or python.org), or pass RUNTIME_PYTHON=/path/to/{runtime}"
         )
-    return found
+    return answer[1]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.tokens import SigningKey, mint, rsa_key
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, TokenIssuer
 from local.sam_local import (
@@ -38,7 +39,6 @@ from local.sam_local import (
 )
 from local.stack import ROOT, StackOptions
 from local.template import load_api
-from tests.support.tokens import SigningKey, mint, rsa_key
 
 pytestmark = pytest.mark.sam
 
@@ -167,7 +167,7 @@ def _expired_token(provider_port: int) -> str:
 def _forged(token: str) -> str:
     """The same header and claims, signed by a key the provider never had."""
     header, claims, _ = token.split(".")
-    kid = json.loads(_b64decode(header))["kid"]
+    kid = str(json.loads(_b64decode(header))["kid"])
     return mint(SigningKey(kid, rsa_key("forger").private_key, "RS256"), json.loads(_b64decode(claims)))
 
 
