@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     sam.add_argument("--sam", required=True, help="the SAM CLI to run")
     sam.add_argument("--api-port", type=int, default=3000)
     sam.add_argument("--provider-port", type=int, default=3001)
+    sam.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
     sam.add_argument("--runtime-python", help="the functions' runtime Python, if not on PATH by its name")
     sam.add_argument("--sam-args", default="", help="more arguments for sam local start-api, one string")
 
@@ -154,6 +155,7 @@ def _sam_local(args: argparse.Namespace) -> int:
         sam=args.sam,
         api_port=args.api_port,
         provider_port=args.provider_port,
+        dynamodb_port=args.dynamodb_port,
         sam_arguments=split_arguments(args.sam_args),
         runtime_python=args.runtime_python or None,
     )

@@ -5,10 +5,11 @@
 2. `sam build` for this machine's architecture into .aws-sam/local/build (the template's Architecture
    parameter and LAMBDA_ARCHITECTURE together), so .aws-sam/build, which `sam deploy` ships, is left alone.
 3. Starts the provider on 127.0.0.1 (its issuer is http://127.0.0.1:PORT, as with `make dev`, so
-   `make token` works unchanged) and, where the containers need it, on Docker's bridge gateway too.
+   `make token` works unchanged) and a DynamoDB with the template's tables (moto's server, in memory, as
+   `make dev` has it) and, where the containers need them, both on Docker's bridge gateway too.
 4. Runs `sam local start-api` on 127.0.0.1 in the foreground, with parameter overrides that make the
-   authorizer trust the provider and fetch its keys from where a container reaches this machine.
-   Ctrl-C (or TERM) stops the SAM CLI, its containers and the provider.
+   authorizer trust the provider and fetch its keys, and the protected function use that DynamoDB, from
+   where a container reaches this machine. Ctrl-C (or TERM) stops the SAM CLI, its containers and the rest.
 
 How the containers reach this machine. The SAM CLI puts every function container on Docker's default
 bridge network, or on the network `--docker-network` names: in a container, 127.0.0.1 is the container
@@ -20,7 +21,8 @@ called "host", samcli/local/docker/container.py, so the container stays on the b
   (172.17.0.1 on the default bridge). The provider listens there too, on that one address (never on
   0.0.0.0), and `--add-host host.docker.internal:<gateway>` gives the containers the same name as above.
 Either way the authorizer fetches http://host.docker.internal:PORT/.well-known/jwks.json, plain http that
-it accepts only under the SAM CLI (functions/authorizer/jwt_authorizer/sam_cli.py).
+it accepts only under the SAM CLI (functions/authorizer/jwt_authorizer/sam_cli.py), and the protected
+function talks to http://host.docker.internal:DYNAMODB_PORT.
 """
 
 from __future__ import annotations
@@ -35,17 +37,23 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from local.apigateway import REGION
+from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
+from local.dynamodb import ENDPOINT_PARAMETER as DYNAMODB_ENDPOINT_PARAMETER
+from local.dynamodb import LocalDynamoDB
 from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.stack import ROOT, StackOptions
-from local.template import load_api
+from local.template import declared_parameters, load_api
 
 CONTAINER_HOST_NAME = "host.docker.internal"
 BUILD_DIR = ROOT / ".aws-sam" / "local" / "build"
 CACHE_DIR = ROOT / ".aws-sam" / "local" / "cache"
+ENV_VARS_FILE = ROOT / ".aws-sam" / "local" / "env-vars.json"
 
 
 class SamLocalError(Exception):
@@ -169,6 +177,7 @@ class SamLocalOptions:
     sam: str
     api_port: int = 3000
     provider_port: int = 3001
+    dynamodb_port: int = DEFAULT_DYNAMODB_PORT
     sam_arguments: tuple[str, ...] = ()
     runtime_python: str | None = None
     template: Path = StackOptions.template
@@ -192,31 +201,53 @@ def build_command(options: SamLocalOptions, architecture: str) -> list[str]:
     ]  # fmt: skip
 
 
-def local_parameters(provider_port: int, audience: str, architecture: str) -> dict[str, str]:
-    """The template parameters that make the functions trust the local provider, as the SAM CLI runs them."""
-    return {
-        "IssuerUrl": f"http://127.0.0.1:{provider_port}",  # what the provider's tokens say in iss
+def local_parameters(
+    options: SamLocalOptions, audience: str, architecture: str, host: str = CONTAINER_HOST_NAME
+) -> dict[str, str]:
+    """The template parameters that make the functions use the local services, as a container reaches
+    them through `host` (the issuer stays http://127.0.0.1:PORT: that is what the provider's tokens say)."""
+    declared = declared_parameters(options.template)
+    parameters = {
+        "IssuerUrl": f"http://127.0.0.1:{options.provider_port}",
         "Audience": audience,
-        # Where a container reaches the provider (the issuer's 127.0.0.1 would be the container itself).
-        "JwksUri": f"http://{CONTAINER_HOST_NAME}:{provider_port}{JWKS_PATH}",
+        "JwksUri": f"http://{host}:{options.provider_port}{JWKS_PATH}",
         "Architecture": architecture,
     }
+    if "PublicApiUrl" in declared:
+        parameters["PublicApiUrl"] = f"http://127.0.0.1:{options.api_port}"  # what clients call
+    if DYNAMODB_ENDPOINT_PARAMETER in declared:
+        parameters[DYNAMODB_ENDPOINT_PARAMETER] = f"http://{host}:{options.dynamodb_port}"
+    return parameters
 
 
 def parameter_overrides(parameters: dict[str, str]) -> list[str]:
     return ["--parameter-overrides", " ".join(f"{name}={value}" for name, value in parameters.items())]
 
 
+def sam_local_arguments(parameters: dict[str, str], route: ContainerRoute) -> list[str]:
+    """What `sam local start-api` and `sam local invoke` both need to run the functions here."""
+    arguments = [*parameter_overrides(parameters), *route.sam_arguments]
+    endpoint = parameters.get(DYNAMODB_ENDPOINT_PARAMETER)
+    if endpoint:
+        # The template sets DYNAMODB_ENDPOINT_URL with Fn::If and AWS::NoValue (absent when deployed), which
+        # the SAM CLI 1.170 leaves unresolved and so sets to "" (samcli/local/lambdafn/env_vars.py): an
+        # --env-vars file is its own way to give a declared variable a value.
+        ENV_VARS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        ENV_VARS_FILE.write_text(json.dumps({"Parameters": {"DYNAMODB_ENDPOINT_URL": endpoint}}, indent=2))
+        arguments += ["--env-vars", str(ENV_VARS_FILE)]
+    # The region the local DynamoDB's tables live in, whatever the AWS configuration of this machine says.
+    return [*arguments, "--region", REGION]
+
+
 def start_api_command(
-    options: SamLocalOptions, architecture: str, route: ContainerRoute, audience: str
+    options: SamLocalOptions, parameters: dict[str, str], route: ContainerRoute
 ) -> list[str]:
-    parameters = local_parameters(options.provider_port, audience, architecture)
     return [
         options.sam, "local", "start-api", "--template-file", str(BUILD_DIR / "template.yaml"),
         # The SAM CLI looks for samconfig.toml next to the template it is given: point it at the project's.
         "--config-file", str(ROOT / "samconfig.toml"),
         "--host", "127.0.0.1", "--port", str(options.api_port),
-        *parameter_overrides(parameters), *route.sam_arguments, *options.sam_arguments,
+        *sam_local_arguments(parameters, route), *options.sam_arguments,
     ]  # fmt: skip
 
 
@@ -234,27 +265,44 @@ def run(options: SamLocalOptions) -> int:
         return built.returncode
 
     config = ProviderConfig.load(StackOptions.provider_config)
-    servers = [ProviderServer("127.0.0.1", options.provider_port, log=print)]
-    if route.gateway is not None:
-        servers.append(ProviderServer(route.gateway, options.provider_port, log=print))
-    issuer = TokenIssuer(servers[0].url, config, KeyStore(StackOptions.key_file))
-    issuer.keys.active()  # the signing key exists before the first token is asked for
-    for server in servers:
-        server.issuer = issuer
-        server.start()
-    reachable = f"{CONTAINER_HOST_NAME}:{options.provider_port} ({route.gateway or 'Docker Desktop'})"
-    print(
-        f"Provider  {issuer.issuer}  (issuer; the functions fetch its keys from {reachable})\n"
-        f"          tokens: make token SCOPE=messages:read  (audience {config.audience})\n"
-        f"API       http://127.0.0.1:{options.api_port}  once the SAM CLI says it is running."
-        " Ctrl-C stops both.\n",
-        flush=True,
-    )
-    try:
-        return _foreground(start_api_command(options, architecture, route, config.audience), environment)
-    finally:
-        for server in servers:
-            server.stop()
+    parameters = local_parameters(options, config.audience, architecture)
+    # Every service on 127.0.0.1 (for this machine) and, on Docker Engine, on the containers' gateway.
+    addresses = ["127.0.0.1"] + ([route.gateway] if route.gateway else [])
+    with ExitStack() as running:
+        issuer = TokenIssuer(
+            f"http://127.0.0.1:{options.provider_port}", config, KeyStore(StackOptions.key_file)
+        )
+        issuer.keys.active()  # the signing key exists before the first token is asked for
+        for address in addresses:
+            server = ProviderServer(address, options.provider_port, log=print)
+            server.issuer = issuer
+            server.start()
+            running.callback(server.stop)
+        if DYNAMODB_ENDPOINT_PARAMETER in parameters:
+            _start_dynamodb(options, addresses, running)
+        reachable = f"{CONTAINER_HOST_NAME} ({route.gateway or 'Docker Desktop'})"
+        print(
+            f"Provider  {issuer.issuer}  (issuer; the functions reach it as {reachable})\n"
+            f"          tokens: make token SCOPE=messages:read  (audience {config.audience})\n"
+            f"API       http://127.0.0.1:{options.api_port}  once the SAM CLI says it is running."
+            " Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        status = _foreground(start_api_command(options, parameters, route), environment)
+    return status
+
+
+def _start_dynamodb(options: SamLocalOptions, addresses: list[str], running: ExitStack) -> None:
+    """The template's tables in moto's server; one server per address, one in-memory store for all."""
+    tables = load_api(options.template, _placeholder_provider()).tables
+    for index, address in enumerate(addresses):
+        dynamodb = LocalDynamoDB(address, options.dynamodb_port)
+        dynamodb.start()
+        running.callback(dynamodb.stop)
+        if index == 0:
+            dynamodb.create_tables(tables.values())
+            names = ", ".join(table.name for table in tables.values())
+            print(f"DynamoDB  {dynamodb.url}  (moto, in memory; tables {names})", flush=True)
 
 
 def _foreground(command: list[str], environment: dict[str, str]) -> int:

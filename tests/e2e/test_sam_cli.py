@@ -29,13 +29,14 @@ from local.provider import KeyStore, ProviderConfig, TokenIssuer
 from local.sam_local import (
     BUILD_DIR,
     SamLocalError,
+    SamLocalOptions,
     container_route,
     docker_info,
     lambda_architecture,
     local_parameters,
-    parameter_overrides,
     runtime_of,
     runtime_python,
+    sam_local_arguments,
 )
 from local.stack import ROOT, StackOptions
 from local.template import load_api
@@ -90,7 +91,7 @@ def _free_port() -> int:
 @dataclass
 class SamLocal:
     api: str
-    provider_port: int
+    options: SamLocalOptions
     log: Path
 
     def call(
@@ -102,7 +103,7 @@ class SamLocal:
     def token(self, scope: str) -> str:
         # `make token`, unchanged, against the provider make sam-local started.
         result = subprocess.run(  # noqa: S603 - our own Makefile
-            [MAKE, "-s", "token", f"PROVIDER_PORT={self.provider_port}", f"SCOPE={scope}"],
+            [MAKE, "-s", "token", f"PROVIDER_PORT={self.options.provider_port}", f"SCOPE={scope}"],
             cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
         return result.stdout.strip()
@@ -110,15 +111,15 @@ class SamLocal:
 
 @pytest.fixture(scope="module")
 def sam_local(skip_unless_docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
-    api_port, provider_port = _free_port(), _free_port()
+    options = SamLocalOptions(str(SAM), _free_port(), _free_port(), _free_port())
     log = tmp_path_factory.mktemp("sam-local") / "make-sam-local.log"
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own Makefile
-            [MAKE, "sam-local", f"API_PORT={api_port}", f"PROVIDER_PORT={provider_port}",
-             "SAM_LOCAL_ARGS=--skip-pull-image"],
+            [MAKE, "sam-local", f"API_PORT={options.api_port}", f"PROVIDER_PORT={options.provider_port}",
+             f"DYNAMODB_PORT={options.dynamodb_port}", "SAM_LOCAL_ARGS=--skip-pull-image"],
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    running = SamLocal(f"http://127.0.0.1:{api_port}", provider_port, log)
+    running = SamLocal(f"http://127.0.0.1:{options.api_port}", options, log)
     try:
         _wait_until_serving(running, process)
         yield running
@@ -188,7 +189,14 @@ def test_the_readme_flow_gives_the_documented_statuses(sam_local: SamLocal) -> N
         ("no token", "GET", "/profile", None, {}, 401),
         ("malformed token", "GET", "/profile", "Bearer not-a-jwt", {}, 401),
         ("forged token", "GET", "/profile", f"Bearer {_forged(reader)}", {}, 403),
-        ("expired token", "GET", "/profile", f"Bearer {_expired_token(sam_local.provider_port)}", {}, 403),
+        (
+            "expired token",
+            "GET",
+            "/profile",
+            f"Bearer {_expired_token(sam_local.options.provider_port)}",
+            {},
+            403,
+        ),
         ("read token, profile", "GET", "/profile", f"Bearer {reader}", {}, 200),
         ("read token, messages", "GET", "/messages", f"Bearer {reader}", {}, 200),
         ("read token, post", "POST", "/messages", f"Bearer {reader}", post, 403),
@@ -239,21 +247,23 @@ def _comparable(answer: dict[str, Any]) -> dict[str, Any]:
 def test_sam_local_invoke_answers_every_event_as_the_handler_does(
     sam_local: SamLocal, event_file: Path
 ) -> None:
-    config = ProviderConfig.load(StackOptions.provider_config)
-    parameters = local_parameters(sam_local.provider_port, config.audience, lambda_architecture())
+    audience = ProviderConfig.load(StackOptions.provider_config).audience
+    parameters = local_parameters(sam_local.options, audience, lambda_architecture())
     event = json.loads(event_file.read_text())
     function = _function_for(event, parameters)
     result = subprocess.run(  # noqa: S603 - the SAM CLI on our own template and events
         [str(SAM), "local", "invoke", function, "--template-file", str(BUILD_DIR / "template.yaml"),
-         "--event", str(event_file), "--skip-pull-image", *parameter_overrides(parameters),
-         *container_route(docker_info(), ()).sam_arguments],
+         "--event", str(event_file), "--skip-pull-image",
+         *sam_local_arguments(parameters, container_route(docker_info(), ()))],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"{event_file.name} -> {function}: {json.dumps(answer)[:400]}")
-    assert _comparable(answer) == _comparable(_in_process(function, parameters, event))
+    # This process reaches the same provider and DynamoDB at 127.0.0.1.
+    here = local_parameters(sam_local.options, audience, lambda_architecture(), host="127.0.0.1")
+    assert _comparable(answer) == _comparable(_in_process(function, here, event))
     if event.get("type") == "TOKEN":
         # The placeholder token is refused: under the SAM CLI as a policy that allows nothing.
         assert answer["principalId"] == "anonymous"
