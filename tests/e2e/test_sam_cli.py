@@ -70,6 +70,15 @@ def _skip_reason() -> str | None:
     )  # fmt: skip
     if present.returncode != 0:
         return f"the Lambda base image {image} is not present: docker pull {image}, {enable}"
+    # Lambda's Python runtime provides the AWS SDK, which the protected function imports; so does the real
+    # image. An image without it (a home-made stand-in) would fail every protected route.
+    sdk = subprocess.run(  # noqa: S603 - a fixed docker command
+        [DOCKER, "run", "--rm", "--entrypoint", "/bin/sh", image, "-c",
+         "PYTHONPATH=/var/runtime exec /var/lang/bin/python3 -c 'import boto3'"],
+        capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    if sdk.returncode != 0:
+        return f"{image} lacks the AWS SDK for Python Lambda's runtime has: use the real image, {enable}"
     if not SAM.exists():
         return "the SAM CLI is not installed in .venv-sam: make test-sam installs it"
     return None

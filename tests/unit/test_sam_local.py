@@ -1,0 +1,94 @@
+"""The parts of `make sam-local` that decide without Docker: architecture, how containers reach this
+machine, the parameters the functions get, and the local build's authorizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from local.sam_local import (
+    CONTAINER_HOST_NAME,
+    ContainerRoute,
+    SamLocalError,
+    SamLocalOptions,
+    authorizers_without_aliases,
+    container_route,
+    gateway_of,
+    lambda_architecture,
+    local_parameters,
+    runtime_of,
+    split_arguments,
+)
+from local.stack import StackOptions
+
+
+@pytest.mark.parametrize(
+    ("machine", "architecture"),
+    [("x86_64", "x86_64"), ("AMD64", "x86_64"), ("aarch64", "arm64"), ("arm64", "arm64")],
+)
+def test_the_functions_are_built_for_this_machines_architecture(machine: str, architecture: str) -> None:
+    assert lambda_architecture(machine) == architecture
+
+
+def test_docker_desktop_names_this_machine_itself() -> None:
+    route = container_route({"OperatingSystem": "Docker Desktop"}, (), docker="/nonexistent/docker")
+    assert route == ContainerRoute(gateway=None, sam_arguments=())
+
+
+@pytest.mark.parametrize(
+    ("config", "gateway"),
+    [
+        ([{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}], "172.17.0.1"),
+        ([{"Subnet": "172.18.0.0/16"}], "172.18.0.1"),  # Docker 28's default bridge lists no Gateway
+        ([{"Subnet": "fd00::/64", "Gateway": "fd00::1"}, {"Subnet": "10.9.0.0/24"}], "10.9.0.1"),
+    ],
+)
+def test_the_gateway_is_where_a_networks_containers_reach_this_machine(
+    config: list[dict[str, str]], gateway: str
+) -> None:
+    assert gateway_of(config) == gateway
+
+
+def test_a_network_without_ipv4_cannot_reach_the_provider() -> None:
+    with pytest.raises(SamLocalError, match="no IPv4 gateway"):
+        gateway_of([{"Subnet": "fd00::/64"}], "v6only")
+
+
+def test_sam_local_args_are_split_as_a_shell_would() -> None:
+    assert split_arguments("--skip-pull-image --warm-containers 'LAZY'") == (
+        "--skip-pull-image",
+        "--warm-containers",
+        "LAZY",
+    )
+
+
+def test_the_functions_trust_the_local_provider_and_reach_it_through_the_container_host_name() -> None:
+    options = SamLocalOptions(sam="sam", api_port=3000, provider_port=3001, dynamodb_port=8000)
+    parameters = local_parameters(options, "api://messages", "x86_64")
+    assert parameters["IssuerUrl"] == "http://127.0.0.1:3001"  # what `make token`'s tokens say in iss
+    assert parameters["Audience"] == "api://messages"
+    assert parameters["JwksUri"] == f"http://{CONTAINER_HOST_NAME}:3001/.well-known/jwks.json"
+    assert parameters["Architecture"] == "x86_64"
+    assert parameters.get("LocalDynamoDbEndpoint") in (None, f"http://{CONTAINER_HOST_NAME}:8000")
+
+
+def test_the_runtime_is_the_templates() -> None:
+    assert runtime_of(StackOptions.template).startswith("python3.")
+
+
+def test_the_local_build_invokes_the_authorizer_function_the_sam_cli_can_read(tmp_path: Path) -> None:
+    built = tmp_path / "template.yaml"
+    authorizer = {"FunctionPayloadType": "TOKEN", "FunctionArn": {"Ref": "AuthorizerFunction.Alias"}}
+    other = {"FunctionArn": {"Fn::GetAtt": ["OtherFunction", "Arn"]}}
+    api = {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {"Auth": {"Authorizers": {"Jwt": authorizer, "Other": other}}},
+    }
+    built.write_text(json.dumps({"Resources": {"Api": api}}))
+    assert authorizers_without_aliases(built) == ["Jwt"]
+    rewritten = json.loads(built.read_text())["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]
+    assert rewritten["Jwt"]["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert rewritten["Other"] == other
+    assert authorizers_without_aliases(built) == []
