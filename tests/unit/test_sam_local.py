@@ -15,10 +15,12 @@ from local.sam_local import (
     SamLocalOptions,
     authorizers_without_aliases,
     container_route,
+    docker_info,
     gateway_of,
     lambda_architecture,
     local_parameters,
     runtime_of,
+    runtime_python,
     split_arguments,
 )
 from local.stack import StackOptions
@@ -92,3 +94,17 @@ def test_the_local_build_invokes_the_authorizer_function_the_sam_cli_can_read(tm
     assert rewritten["Jwt"]["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     assert rewritten["Other"] == other
     assert authorizers_without_aliases(built) == []
+
+
+def test_without_docker_it_says_what_to_install(tmp_path: Path) -> None:
+    with pytest.raises(
+        SamLocalError, match=r"^make sam-local needs Docker: .* `make dev` needs no Docker\.$"
+    ):
+        docker_info(str(tmp_path / "docker"))
+
+
+def test_without_the_runtimes_python_it_says_what_to_install(tmp_path: Path) -> None:
+    with pytest.raises(
+        SamLocalError, match=r"^sam build needs Python 3\.12 .* RUNTIME_PYTHON=/path/to/python3\.12$"
+    ):
+        runtime_python("python3.12", str(tmp_path / "python3.12"))
