@@ -39,6 +39,7 @@ CREATED = {
     "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/messages/"
     "51af3dc0-da1e-11e4-8d3a-500150b34a36",
     "AWS::URLSuffix": "amazonaws.com",
+    "AWS::Partition": "aws",
     "MessagesApi": "a1b2c3d4e5",
     "AuthorizerFunction": "messages-AuthorizerFunction-1A2B3C",
 }
@@ -62,7 +63,7 @@ def parameters_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, str
 
 def conditions_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, bool]:
     values = parameters_of(stack, given)
-    return {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+    return {name: holds(condition, values, stack["Conditions"]) for name, condition in stack["Conditions"].items()}
 
 
 def created(stack: dict[str, Any], given: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -131,7 +132,7 @@ def test_without_an_issuer_the_stack_creates_a_user_pool_with_domain_resource_se
     }
     assert cognito["UserPoolClient"]["Properties"] == {
         "UserPoolId": {"Ref": "UserPool"},
-        "ClientName": {"Fn::Sub": "${AWS::StackName}-client"},
+        "ClientName": "api-client",
         "GenerateSecret": True,
         "AllowedOAuthFlowsUserPoolClient": True,
         "AllowedOAuthFlows": ["client_credentials"],

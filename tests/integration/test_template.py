@@ -40,6 +40,13 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 PROVIDER = {"IssuerUrl": "https://issuer.example.com", "Audience": AUDIENCE}
 FUNCTIONS = ("AuthorizerFunction", "PublicFunction", "ProtectedFunction")
+PSEUDO_PARAMETERS = {
+    "AWS::StackName": "messages",
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 
 @cache
@@ -94,8 +101,10 @@ def resolve(value: Any, parameters: dict[str, str], conditions: dict[str, bool] 
         return resolve(if_true if conditions[name] else if_false, parameters, conditions)
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return parameters[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m[1]], value["Fn::Sub"])
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        known = parameters | {name: resolve(v, parameters, conditions) for name, v in variables.items()}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(known[m[1]]), text)
     return value
 
 
@@ -103,23 +112,29 @@ def environment(stack: dict[str, Any], function: str, **parameters: str) -> dict
     """A function's variables as CloudFormation resolves them; a resource's `Ref` gives its logical id."""
     defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
     values = {name: name for name in stack["Resources"]} | {"AWS::NoValue": NO_VALUE}
-    values |= defaults | PROVIDER | parameters | {"AWS::StackName": "messages", "AWS::Region": "us-east-1"}
+    values |= defaults | PROVIDER | parameters | PSEUDO_PARAMETERS
     variables = stack["Resources"][function]["Properties"]["Environment"]["Variables"]
-    conditions = {name: holds(condition, values) for name, condition in stack.get("Conditions", {}).items()}
+    defined = stack.get("Conditions", {})
+    conditions = {name: holds(condition, values, defined) for name, condition in defined.items()}
     resolved = {name: resolve(value, values, conditions) for name, value in variables.items()}
     return {name: value for name, value in resolved.items() if value is not NO_VALUE}
 
 
-def holds(condition: Any, parameters: dict[str, str]) -> bool:
-    """A template condition (Fn::Equals, Fn::Not, Fn::And over parameters) for these parameter values."""
+def holds(condition: Any, parameters: dict[str, str], defined: dict[str, Any] | None = None) -> bool:
+    """A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or over parameters, and the conditions
+    `defined` in the template it names) for these parameter values."""
     [(function, arguments)] = condition.items()
+    if function == "Condition":
+        return holds((defined or {})[arguments], parameters, defined)
     if function == "Fn::Equals":
-        left, right = (resolve(argument, parameters) for argument in arguments)
-        return bool(left == right)
+        left, right = (str(resolve(argument, parameters)) for argument in arguments)
+        return left == right
     if function == "Fn::Not":
-        return not holds(arguments[0], parameters)
+        return not holds(arguments[0], parameters, defined)
     if function == "Fn::And":
-        return all(holds(argument, parameters) for argument in arguments)
+        return all(holds(argument, parameters, defined) for argument in arguments)
+    if function == "Fn::Or":
+        return any(holds(argument, parameters, defined) for argument in arguments)
     raise AssertionError(f"unexpected condition function {function}")
 
 
