@@ -62,8 +62,8 @@ def parameters_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, str
 
 
 def conditions_of(stack: dict[str, Any], given: dict[str, str]) -> dict[str, bool]:
-    values = parameters_of(stack, given)
-    return {name: holds(condition, values, stack["Conditions"]) for name, condition in stack["Conditions"].items()}
+    values, defined = parameters_of(stack, given), stack["Conditions"]
+    return {name: holds(condition, values, defined) for name, condition in defined.items()}
 
 
 def created(stack: dict[str, Any], given: dict[str, str]) -> dict[str, dict[str, Any]]:
