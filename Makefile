@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer/requirements.txt \
 	functions/api/requirements.txt
 
-.PHONY: test lint format build bench clean explain dev token rotate-key load sam-local test-sam
+.PHONY: test lint format build check-runtime validate checkov bench clean explain dev token rotate-key load sam-local test-sam
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -88,9 +88,7 @@ $(SAM_VENV)/.installed:
 
 ## build: sam validate --lint, then sam build into .aws-sam/ without Docker (needs the Runtime's Python;
 ## ARCHITECTURE=x86_64 builds for x86_64, then deploy with --parameter-overrides Architecture=x86_64)
-build: $(SAM_VENV)/.installed
-	@command -v $(RUNTIME_PYTHON) >/dev/null || { echo "sam build needs the functions' runtime on PATH:" \
-		"install $(RUNTIME), or run make build RUNTIME_PYTHON=/path/to/$(RUNTIME)"; exit 1; }
+build: check-runtime $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 	PATH="$$(dirname "$$(command -v $(RUNTIME_PYTHON))"):$$PATH" LAMBDA_ARCHITECTURE=$(ARCHITECTURE) \
 		$(SAM) build --parameter-overrides Architecture=$(ARCHITECTURE)
@@ -109,6 +107,39 @@ sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
 test-sam: $(STAMP) $(SAM_VENV)/.installed
 	RUNTIME_PYTHON='$(RUNTIME_PYTHON)' $(BIN)/python -m pytest -m sam
 
+# Runs the interpreter rather than look for it: an inactive pyenv shim is on PATH (`command -v` finds it)
+# and only fails when run, with pyenv's own message.
+check-runtime:
+	@"$(RUNTIME_PYTHON)" -c "" >/dev/null 2>&1 || { echo "sam build needs the functions' runtime:" \
+		"$(RUNTIME_PYTHON) is not on PATH or does not run (an inactive pyenv shim?). Install $(RUNTIME)," \
+		"or run make build RUNTIME_PYTHON=/path/to/$(RUNTIME)" >&2; exit 1; }
+
+## validate: sam validate --lint on the template as deployed with each combination of its options
+validate: $(STAMP) $(SAM_VENV)/.installed
+	rm -rf .aws-sam/variants
+	$(BIN)/python -m tests.support.stack_options .aws-sam/variants
+	@for template in .aws-sam/variants/*.json; do \
+		$(SAM) validate --lint --template "$$template" >/dev/null || { echo "$$template: invalid" >&2; exit 1; }; \
+	done; echo "sam validate --lint: all $$(ls .aws-sam/variants | wc -l) combinations valid"
+
+# checkov in a virtualenv of its own: its pinned dependencies never meet the development tools in .venv.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+## checkov: checkov on template.yaml and its deployed translations; fails on a finding that
+## .ci/checkov-baseline.yaml does not justify (and on a baseline entry that no longer matches one)
+checkov: $(STAMP) $(CHECKOV_VENV)/.installed
+	rm -rf .aws-sam/checkov .aws-sam/checkov-report.json
+	$(BIN)/python -m tests.support.checkov_gate prepare .aws-sam/checkov
+	# --skip-download: checkov reads no guidelines from its vendor's servers; exit 1 means findings.
+	$(CHECKOV_VENV)/bin/checkov --skip-download --framework cloudformation -o json -f template.yaml \
+		$$(printf -- '-f %s ' .aws-sam/checkov/*.json) > .aws-sam/checkov-report.json || test $$? -eq 1
+	$(BIN)/python -m tests.support.checkov_gate check .aws-sam/checkov-report.json .ci/checkov-baseline.yaml
+
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
 ## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)
 explain: $(STAMP)
@@ -123,4 +154,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

@@ -51,9 +51,11 @@ check-architecture:
 		echo "error: LAMBDA_ARCHITECTURE is '$(LAMBDA_ARCHITECTURE)': arm64 or x86_64, as the template's" \
 			"Architecture parameter" >&2; exit 2;; esac
 
+# Run, not looked up: an inactive pyenv shim is found on PATH and fails only when run.
 check-runtime-python: check-architecture
-	@command -v "$(RUNTIME_PYTHON)" >/dev/null 2>&1 || { \
-		echo "error: $(RUNTIME_PYTHON) not found. The bytecode must be compiled by the function's runtime," >&2; \
+	@"$(RUNTIME_PYTHON)" -c "" >/dev/null 2>&1 || { \
+		echo "error: $(RUNTIME_PYTHON) not found (or it does not run: an inactive pyenv shim?). The bytecode" \
+			"must be compiled by the function's runtime," >&2; \
 		echo "Python $(PYTHON_VERSION): install it, or pass RUNTIME_PYTHON=/path/to/python$(PYTHON_VERSION)." >&2; \
 		exit 1; }
 	@"$(RUNTIME_PYTHON)" -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.function_build import (
     MAKE,
+    ROOT,
     RUNNING_PYTHON,
     code_uri,
     functions,
@@ -160,3 +161,49 @@ def test_an_unset_artifacts_directory_stops_the_build(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "ARTIFACTS_DIR is not set (sam build sets it)" in result.stderr
+
+
+def inactive_pyenv_shim(folder: Path) -> Path:
+    """What pyenv puts on PATH for a version that is installed but not selected: found, then fails."""
+    shim = folder / "python3.12"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'echo "pyenv: python3.12: command not found" >&2\n'
+        "echo \"The 'python3.12' command exists in these Python versions: 3.12.1\" >&2\n"
+        "exit 127\n"
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+@pytest.mark.parametrize("function", sorted(SHIPPED))
+def test_the_build_stops_clearly_on_a_python_that_is_found_but_does_not_run(
+    function: str, tmp_path: Path
+) -> None:
+    shim = inactive_pyenv_shim(tmp_path)
+
+    result = make_build(function, tmp_path, RUNTIME_PYTHON=str(shim), PYTHON_VERSION="3.12")
+
+    assert result.returncode != 0
+    assert f"error: {shim} not found (or it does not run: an inactive pyenv shim?)" in result.stderr
+    assert "pyenv:" not in result.stderr
+    assert not (tmp_path / "artifacts").exists()
+
+
+@pytest.mark.parametrize("runs", [True, False])
+def test_make_build_runs_the_runtimes_python_before_anything_else(runs: bool, tmp_path: Path) -> None:
+    runtime = sys.executable if runs else str(inactive_pyenv_shim(tmp_path))
+    assert MAKE is not None
+
+    result = subprocess.run(  # noqa: S603 - our own Makefile
+        [MAKE, "--no-print-directory", "-s", "-C", str(ROOT), "check-runtime", f"RUNTIME_PYTHON={runtime}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    if runs:
+        assert (result.returncode, result.stderr) == (0, "")
+    else:
+        assert result.returncode != 0
+        assert f"{runtime} is not on PATH or does not run (an inactive pyenv shim?)" in result.stderr
+        assert "make build RUNTIME_PYTHON=/path/to/python3.12" in result.stderr
+        assert "pyenv:" not in result.stderr
