@@ -16,11 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from cfnlint.api import lint
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
 from devkit.jwks_server import JwksServer
@@ -34,6 +31,7 @@ from messages_api.errors import NotTheAuthor
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
+from tests.support import stack_options
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,18 +55,7 @@ def source() -> dict[str, Any]:
 
 def translate(**parameters: str) -> dict[str, Any]:
     """The CloudFormation template `sam deploy` would create, for these parameter values."""
-    template = copy.deepcopy(source())
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Function":
-            # What `sam package` does: the local code folder becomes an uploaded S3 object.
-            resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}"
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
-    translated: dict[str, Any] = translator.translate(
-        template,
-        parameter_values={**PROVIDER, **parameters},
-        get_managed_policy_map=lambda: {},  # the template names no managed policy
-    )
-    return translated
+    return stack_options.translate(source(), {**PROVIDER, **parameters})
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,8 @@ def of_type(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, An
 
 
 def stage(stack: dict[str, Any]) -> dict[str, Any]:
-    [properties] = [r["Properties"] for r in of_type(stack, "AWS::ApiGateway::Stage").values()]
+    [resource] = of_type(stack, "AWS::ApiGateway::Stage").values()
+    properties: dict[str, Any] = resource["Properties"]
     return properties
 
 

@@ -1,6 +1,8 @@
 """The template's operational options, each combination of them, and the template CloudFormation would
 deploy for one combination.
 
+    python -m tests.support.stack_options DIR   # template.yaml as deployed with each combination, in DIR
+
 `instantiate` decides every condition that depends on parameters alone, keeps only the resources and
 outputs whose condition holds, and takes the chosen branch of each Fn::If. Conditions on pseudo parameters
 (the partition) stay for CloudFormation, so one instance serves every region. It reads SAM templates and
@@ -13,7 +15,12 @@ import contextlib
 import copy
 import itertools
 import json
+import logging
+import sys
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Each option and the values whose templates differ. The provider is not an option here, but the two
 # modes create different resources, so every combination is taken in both.
@@ -52,6 +59,26 @@ class _Unknown(Exception):
 
 
 _NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def translate(source: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The CloudFormation template `sam deploy` would create from the SAM template `source`."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    template = copy.deepcopy(source)
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # What `sam package` does: the local code folder becomes an uploaded S3 object.
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}"
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    translated: dict[str, Any] = translator.translate(
+        template,
+        parameter_values=dict(parameters),
+        get_managed_policy_map=lambda: {},  # the template names no managed policy
+    )
+    return translated
 
 
 def instantiate(template: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
@@ -126,3 +153,25 @@ def _value(argument: Any, values: dict[str, str]) -> str:
             raise _Unknown(argument["Ref"])
         return values[argument["Ref"]]
     return str(argument)
+
+
+def main(argv: list[str]) -> int:
+    # The translator warns about feature toggles it looks up; they mean nothing here.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    from samtranslator.yaml_helper import yaml_parse
+
+    [directory] = [Path(argument) for argument in argv]
+    source = yaml_parse((ROOT / "template.yaml").read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, parameters in combinations().items():
+        # CodeUri stays relative to the project: sam validate reads it from the template's folder.
+        instance = instantiate(source, parameters)
+        for resource in instance["Resources"].values():
+            if "CodeUri" in resource.get("Properties", {}):
+                resource["Properties"]["CodeUri"] = str(ROOT / resource["Properties"]["CodeUri"])
+        (directory / f"{name}.json").write_text(json.dumps(instance, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
