@@ -18,6 +18,8 @@ import botocore.loaders
 import pytest
 from cfnlint.api import ManualArgs, lint
 
+from devkit.jwks_server import JwksServer, Reply
+from devkit.tokens import SigningKey, claims_for, mint
 from jwt_authorizer.service import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import Telemetry
 from tests.integration.test_template import (
@@ -29,9 +31,7 @@ from tests.integration.test_template import (
     source,
     translate,
 )
-from tests.support.jwks_server import JwksServer, Reply
 from tests.support.stack_options import MODES, OPTIONS, combinations, instantiate
-from tests.support.tokens import SigningKey, claims_for, mint
 
 REGIONS = ["us-east-1", "eu-west-1", "us-gov-west-1"]
 OWN_PROVIDER = MODES["own-provider"]
