@@ -21,7 +21,18 @@ from cfnlint.api import ManualArgs, lint
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, mint
 from jwt_authorizer.service import AuthorizerUnavailableError
-from jwt_authorizer.telemetry import Telemetry
+from jwt_authorizer.telemetry import (
+    DECISION_METRIC,
+    INTERNAL_ERROR_REASON,
+    JWKS_FETCH_METRIC,
+    KEYS_UNAVAILABLE_REASON,
+    OUTCOME_DIMENSION,
+    REASON_DIMENSION,
+    SERVICE_DIMENSION,
+    DecisionOutcome,
+    FetchOutcome,
+    Telemetry,
+)
 from tests.integration.test_template import (
     ROOT,
     TEMPLATE_PATH,
@@ -368,6 +379,16 @@ def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     assert metrics_of(watched["AuthorizerUnavailableAlarm"], values) == unavailable + internal_error
     assert metrics_of(watched["JwksFetchFailedAlarm"], values) == jwks_failed
     assert namespace == "messages"  # the stack's name, which the alarms resolve too
+    # ...which are the ones the telemetry module names as its contract.
+    service = {SERVICE_DIMENSION: handler.SERVICE_NAME}
+    error = service | {OUTCOME_DIMENSION: DecisionOutcome.ERROR}
+    assert metrics_of(watched["AuthorizerUnavailableAlarm"], values) == [
+        (namespace, DECISION_METRIC, error | {REASON_DIMENSION: KEYS_UNAVAILABLE_REASON}),
+        (namespace, DECISION_METRIC, error | {REASON_DIMENSION: INTERNAL_ERROR_REASON}),
+    ]
+    assert metrics_of(watched["JwksFetchFailedAlarm"], values) == [
+        (namespace, JWKS_FETCH_METRIC, service | {OUTCOME_DIMENSION: FetchOutcome.FAILED})
+    ]
 
 
 def test_the_failed_closed_alarm_adds_both_kinds_of_failure_and_fires_on_one() -> None:
