@@ -173,8 +173,10 @@ def test_snapstart_is_off_unless_the_parameter_turns_it_on(
     stack: dict[str, Any], enabled: str | None, applied: str
 ) -> None:
     defaults = {name: str(p.get("Default", "")) for name, p in stack["Parameters"].items()}
-    values = defaults | PROVIDER | ({} if enabled is None else {"EnableSnapStart": enabled})
-    conditions = {name: holds(condition, values) for name, condition in stack["Conditions"].items()}
+    values = defaults | PROVIDER | PSEUDO_PARAMETERS
+    values |= {} if enabled is None else {"EnableSnapStart": enabled}
+    defined = stack["Conditions"]
+    conditions = {name: holds(condition, values, defined) for name, condition in defined.items()}
     apply_on = stack["Resources"]["AuthorizerFunction"]["Properties"]["SnapStart"]["ApplyOn"]
 
     assert resolve(apply_on, values, conditions) == applied
