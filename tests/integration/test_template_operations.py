@@ -29,9 +29,10 @@ from jwt_authorizer.telemetry import (
     OUTCOME_DIMENSION,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
+    CloudWatchTelemetry,
     DecisionOutcome,
+    EmfMetrics,
     FetchOutcome,
-    Telemetry,
 )
 from tests.integration.test_template import (
     ROOT,
@@ -366,7 +367,9 @@ def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     fetch_failed_and_unavailable = emitted(capsys.readouterr().out)
     # (An unexpected failure is also a failed-closed decision; it cannot be provoked from outside.)
     namespace = handler.os.environ["POWERTOOLS_METRICS_NAMESPACE"]
-    Telemetry(handler.logger, namespace, handler.SERVICE_NAME).internal_error(route=None)
+    CloudWatchTelemetry(handler.logger, EmfMetrics(namespace, handler.SERVICE_NAME)).internal_error(
+        route=None
+    )
     internal_error = emitted(capsys.readouterr().out)
 
     # Then the alarms read those metrics, with the same namespace, names and dimensions
