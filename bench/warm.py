@@ -124,7 +124,7 @@ def measure(scenario: Scenario, rounds: int = 9, calls: int = 100) -> list[WarmR
         "ours, repeated token (verified-token cache)": ours_repeated,
     }
     # Keys stay cached (warm), but before every slice of "new token" no token has been seen.
-    setup = {"ours, new token": ours._service.token_cache.clear}
+    setup = {"ours, new token": ours.current_service().token_cache.clear}
     times: dict[str, list[float]] = {name: [] for name in variants}
     ratios: dict[str, list[float]] = {name: [] for name in variants}
     with _quiet("bench", "naive-authorizer"):

@@ -116,7 +116,7 @@ def respellings(segment: str) -> list[str]:
 
 
 def b64url_json(value: Any) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")))
+    return b64url(_compact_json(value))
 
 
 def raw_token(header: Any, claims: Any, signature: bytes = b"sig") -> str:
@@ -131,6 +131,19 @@ def split(token: str) -> tuple[str, str, str]:
 
 def sign_raw(key: SigningKey, header: Any, claims: Any, algorithm: str | None = None) -> str:
     """Sign any header and claims as given, for shapes PyJWT refuses to produce (odd kid, iss, b64)."""
-    signing_input = f"{b64url_json(header)}.{b64url_json(claims)}"
-    signature = signer(algorithm or key.algorithm).sign(signing_input.encode(), key.private_key)
+    return sign_segments(key, _compact_json(header), _compact_json(claims), algorithm)
+
+
+def sign_segments(key: SigningKey, header: bytes, payload: bytes, algorithm: str | None = None) -> str:
+    """Sign header and payload bytes exactly as given (shapes no JSON encoder or JWT library produces)."""
+    from jwt.algorithms import get_default_algorithms
+
+    signing_input = f"{b64url(header)}.{b64url(payload)}"
+    signature = get_default_algorithms()[algorithm or key.algorithm].sign(
+        signing_input.encode(), key.private_key
+    )
     return f"{signing_input}.{b64url(signature)}"
+
+
+def _compact_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

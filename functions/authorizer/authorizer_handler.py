@@ -11,6 +11,8 @@ pipeline are imported, so the wait for the identity provider overlaps that work 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from jwt_authorizer.config import Settings
@@ -25,11 +27,11 @@ class _Keys(NamedTuple):
     reports: DeferredObserver
 
 
-def _start_keys() -> _Keys:
+def _start_keys(clock: Callable[[], float] = time.monotonic) -> _Keys:
     settings = Settings.from_env(os.environ)
-    fetcher = HttpJsonFetcher(sam_local=settings.sam_local)
+    fetcher = HttpJsonFetcher(clock=clock, sam_local=settings.sam_local)
     reports = DeferredObserver()
-    caches = build_caches(settings, fetcher, reports)
+    caches = build_caches(settings, fetcher, reports, clock)
     if settings.jwks_prefetch:
         for cache in caches.values():
             cache.prefetch()
@@ -49,11 +51,13 @@ SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "jwt-authorizer")
 logger = Logger(service=SERVICE_NAME)
 
 
-def _build_service(keys: _Keys) -> AuthorizerService:
+def _build_service(
+    keys: _Keys, clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time
+) -> AuthorizerService:
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "JwtAuthorizer")
-    telemetry = CloudWatchTelemetry(logger, EmfMetrics(namespace, SERVICE_NAME))
+    telemetry = CloudWatchTelemetry(logger, EmfMetrics(namespace, SERVICE_NAME), clock=clock)
     keys.reports.attach(telemetry)
-    return AuthorizerService(keys.settings, telemetry, keys.caches)
+    return AuthorizerService(keys.settings, telemetry, keys.caches, now=now)
 
 
 _service = _build_service(_keys)
@@ -76,8 +80,14 @@ def _after_restore() -> None:
 snapstart.register(_before_snapshot, _after_restore)
 
 
-def reset() -> None:
-    """Rebuild from the current environment with empty caches, as a new cold start would (for tests)."""
+def current_service() -> AuthorizerService:
+    """The pipeline this container runs, with the caches its warm invocations share (for tests, bench)."""
+    return _service
+
+
+def reset(clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> None:
+    """Rebuild from the current environment with empty caches, as a new cold start would (for tests,
+    which may pass clocks of their own: `clock` for the caches and timers, `now` for token times)."""
     global _keys, _service
-    _keys = _start_keys()
-    _service = _build_service(_keys)
+    _keys = _start_keys(clock)
+    _service = _build_service(_keys, clock, now)

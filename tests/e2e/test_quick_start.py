@@ -263,18 +263,38 @@ def test_make_token_prints_a_token_with_the_asked_scope(
     assert stack.call("GET", "/messages", token).status_code == 200
 
 
+#: Each route of the template, in the order the test calls them, and what its function answers.
+SERVED = {
+    ("GET", "/public", None): 200,
+    ("GET", "/.well-known/oauth-protected-resource", None): 200,
+    ("GET", "/profile", "JwtAuthorizer"): 200,
+    ("GET", "/messages", "JwtAuthorizer"): 200,
+    ("POST", "/messages", "JwtAuthorizer"): 201,
+    ("GET", "/messages/{id}", "JwtAuthorizer"): 200,
+    ("DELETE", "/messages/{id}", "JwtAuthorizer"): 204,
+}
+
+
 def test_the_template_routes_are_all_served(stack: Stack) -> None:
     routes = {(route.method, route.path, route.authorizer) for route in stack.running.api.routes}
+    assert routes == set(SERVED)
+    token = stack.token("messages:read messages:write")
+    created: dict[str, Any] = {}
 
-    assert routes == {
-        ("GET", "/public", None),
-        ("GET", "/.well-known/oauth-protected-resource", None),
-        ("GET", "/profile", "JwtAuthorizer"),
-        ("GET", "/messages", "JwtAuthorizer"),
-        ("POST", "/messages", "JwtAuthorizer"),
-        ("GET", "/messages/{id}", "JwtAuthorizer"),
-        ("DELETE", "/messages/{id}", "JwtAuthorizer"),
-    }
+    for (method, resource, authorizer), status in SERVED.items():
+        # The message the POST created is the one read and deleted.
+        path = resource.replace("{id}", str(created.get("id")))
+        body = {"text": "every route served"} if method == "POST" else None
+        response = stack.call(method, path, token if authorizer else None, json=body)
+        # A gateway's own answer (no such route, an authorizer's refusal) names its error type.
+        assert (response.status_code, response.headers.get("x-amzn-ErrorType")) == (status, None), (
+            method,
+            path,
+        )
+        if method == "POST":
+            created = response.json()
+    unknown = stack.call("GET", "/no-such-route", token)
+    assert unknown.headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
 
 
 # The messages API: stored in the stack's DynamoDB, each caller's own to delete ------------------------

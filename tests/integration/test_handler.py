@@ -18,6 +18,7 @@ from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 from jwt_authorizer.errors import ConfigurationError
 from jwt_authorizer.service import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
+from jwt_authorizer.verify import TokenVerifier
 from tests.support.harness import install_clocks
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
@@ -144,12 +145,26 @@ def test_an_untrusted_issuer_causes_no_fetch(
 
 
 def test_when_the_provider_is_down_at_cold_start_the_authorizer_fails_closed_with_a_server_error(
-    handler: ModuleType, rsa_signing_key: SigningKey, jwks_server: JwksServer
+    handler: ModuleType,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     jwks_server.replies[jwks_server.discovery_path] = Reply(status=503)
+
     with pytest.raises(AuthorizerUnavailableError) as raised:
         handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}"), None)
-    assert str(raised.value) != "Unauthorized"
+
+    # What Lambda reports to API Gateway: any text but exactly "Unauthorized" is a 5xx, never a 401.
+    assert (type(raised.value), str(raised.value)) == (
+        AuthorizerUnavailableError,
+        "the token could not be checked",
+    )
+    # And it is counted as the provider's outage, not as a bug of ours nor a bad token.
+    metrics = [json.loads(out) for out in capsys.readouterr().out.splitlines() if out.startswith('{"_aws"')]
+    assert [(m["outcome"], m["reason"]) for m in metrics if "Decision" in m] == [
+        ("error", "keys_unavailable")
+    ]
 
 
 def test_an_unexpected_failure_fails_closed_with_a_server_error(
@@ -158,7 +173,7 @@ def test_an_unexpected_failure_fails_closed_with_a_server_error(
     def broken(*_: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(handler._service._verifier, "verify", broken)
+    monkeypatch.setattr(TokenVerifier, "verify", broken)
     with pytest.raises(AuthorizerUnavailableError):
         handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}"), None)
 
@@ -210,13 +225,12 @@ def test_a_rejection_is_logged_and_counted_without_the_token(
 
 def test_allowed_calls_are_published_as_one_count_once_a_minute(
     handler: ModuleType,
-    monkeypatch: pytest.MonkeyPatch,
     rsa_signing_key: SigningKey,
     jwks_server: JwksServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     clock = FakeClock()
-    install_clocks(handler, monkeypatch, clock, time.time)
+    install_clocks(handler, clock, time.time)
     allowed = event(f"Bearer {token(rsa_signing_key, jwks_server)}")
     for _ in range(3):
         handler.lambda_handler(allowed, None)

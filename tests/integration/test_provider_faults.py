@@ -156,7 +156,7 @@ def provider(jwks_server: JwksServer, rsa_signing_key: SigningKey) -> JwksServer
 @pytest.fixture
 def handler(provider: JwksServer, monkeypatch: pytest.MonkeyPatch, clock: SteppingClock) -> ModuleType:
     handler = load_handler(monkeypatch, provider.issuer, **SETTINGS)
-    install_clocks(handler, monkeypatch, clock, clock.wall)
+    install_clocks(handler, clock, clock.wall)
     return handler
 
 
@@ -271,7 +271,7 @@ def test_a_cold_start_against_a_closed_port_fails_closed(
         probe.bind(("127.0.0.1", 0))
         issuer = f"http://127.0.0.1:{probe.getsockname()[1]}/issuer"
     handler = load_handler(monkeypatch, issuer, **SETTINGS)
-    install_clocks(handler, monkeypatch, clock, clock.wall)
+    install_clocks(handler, clock, clock.wall)
     with watching_logs(handler.SERVICE_NAME) as watch:
         call = Caller(handler, watch, clock)
         assert call(call.token(rsa_signing_key, issuer)) is Outcome.UNAVAILABLE

@@ -1,7 +1,8 @@
 """Drive the real authorizer the way API Gateway does, and read what it writes.
 
 `Outcome` is what API Gateway would make of one invocation for the route it was called for: the policy
-evaluated (explicit Deny wins), `Unauthorized` (401), a server error (5xx), or anything else (a bug).
+evaluated (explicit Deny wins; no Allow at all is a bug), `Unauthorized` (401), a server error (5xx), or
+anything else (a bug).
 `LogWatch` collects everything the authorizer logs and prints, to prove no token material leaks.
 """
 
@@ -10,8 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +19,8 @@ from enum import Enum
 from types import ModuleType
 from typing import Any
 
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.service import AuthorizerService, AuthorizerUnavailableError
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from local.apigateway import AuthorizerConfigurationError, Decision, evaluate_policy
 
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 ROUTE_SCOPES = {
@@ -46,17 +43,18 @@ def token_event(authorization: object, route: str = "GET/profile") -> dict[str, 
 
 
 def policy_effect(policy: dict[str, Any], method_arn: str) -> Outcome:
-    """IAM evaluation of an authorizer policy for one methodArn: an explicit Deny wins over an Allow."""
-    effects = set()
-    for statement in policy["Statement"]:
-        resources = statement["Resource"]
-        for resource in [resources] if isinstance(resources, str) else resources:
-            # IAM's `*` matches any run of characters, slashes included.
-            if re.fullmatch(".*".join(map(re.escape, resource.split("*"))), method_arn):
-                effects.add(statement["Effect"])
-    if "Deny" in effects:
-        return Outcome.DENY
-    return Outcome.ALLOW if "Allow" in effects else Outcome.DENY
+    """API Gateway's evaluation of an authorizer policy for one methodArn (the local gateway's, which
+    follows IAM): an explicit Deny wins over an Allow. A policy that allows nothing for the call is a BUG:
+    the authorizer denies a route by an explicit Deny beside the stage's Allow, never by leaving it out."""
+    try:
+        decision = evaluate_policy(policy, method_arn)
+    except AuthorizerConfigurationError:
+        return Outcome.BUG  # API Gateway answers 500 for a malformed policy
+    return {
+        Decision.ALLOW: Outcome.ALLOW,
+        Decision.EXPLICIT_DENY: Outcome.DENY,
+        Decision.IMPLICIT_DENY: Outcome.BUG,
+    }[decision]
 
 
 def classify(call: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> tuple[Outcome, Any]:
@@ -91,28 +89,12 @@ def load_handler(monkeypatch: Any, issuer: str, **environment: str) -> ModuleTyp
 
 
 def install_clocks(
-    handler: ModuleType, monkeypatch: Any, clock: Callable[[], float], now: Callable[[], float]
+    handler: ModuleType, clock: Callable[[], float], now: Callable[[], float]
 ) -> AuthorizerService:
-    """Rebuild the handler's service as its cold start does, but on the test's clocks."""
-    metrics = EmfMetrics("JwtAuthorizer", handler.SERVICE_NAME)
-    telemetry = CloudWatchTelemetry(handler.logger, metrics, clock=clock)
-    service = AuthorizerService.create(Settings.from_env(os.environ), telemetry, clock=clock, now=now)
-    monkeypatch.setattr(handler, "_service", service)
+    """A cold start of the handler, as its own, but on the test's clocks."""
+    handler.reset(clock=clock, now=now)
+    service: AuthorizerService = handler.current_service()
     return service
-
-
-@dataclass
-class StaticFetcher:
-    """A provider in memory, for in-process tests: URL -> JSON document, counting fetches."""
-
-    documents: dict[str, Any]
-    fetches: int = 0
-
-    def get_json(self, url: str, deadline: float) -> Any:
-        self.fetches += 1
-        if url not in self.documents:
-            raise JwksFetchError(f"{url} answered HTTP 404")
-        return self.documents[url]
 
 
 @dataclass

@@ -22,7 +22,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import get_default_algorithms
 
-from devkit.tokens import AUDIENCE, REMOVE, SigningKey, b64url, b64url_json, claims_for, respellings
+from devkit.tokens import (
+    AUDIENCE,
+    REMOVE,
+    SigningKey,
+    b64url,
+    b64url_json,
+    claims_for,
+    respellings,
+    sign_segments,
+)
 from tests.support.harness import STAGE, token_event
 
 #: Where an attacker's header points for keys; the provider stand-in counts hits there (there must be none).
@@ -61,15 +70,6 @@ class Forge:
 
     def valid(self, **claims: Any) -> str:
         return self.signed(self.claims(**claims))
-
-
-def sign_segments(key: SigningKey, header: bytes, payload: bytes, algorithm: str | None = None) -> str:
-    """Sign header and payload bytes exactly as given (shapes no JSON encoder or JWT library produces)."""
-    signing_input = f"{b64url(header)}.{b64url(payload)}"
-    signature = get_default_algorithms()[algorithm or key.algorithm].sign(
-        signing_input.encode(), key.private_key
-    )
-    return f"{signing_input}.{b64url(signature)}"
 
 
 def hmac_signed(header: dict[str, Any], claims: dict[str, Any], secret: bytes, algorithm: str) -> str:

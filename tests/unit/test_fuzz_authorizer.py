@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
-from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key
+from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key, sign_segments
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
-from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, StaticFetcher, classify, token_event
-from tests.support.hostile import sign_segments
+from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, classify, token_event
+from tests.support.providers import StaticFetcher
 
 ISSUER = "https://issuer.example.com"
 NOW = 1_800_000_000

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,13 +16,23 @@ from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
-from jwt_authorizer.verify import VerifiedToken
+from jwt_authorizer.verify import TokenVerifier, VerifiedToken
 
 ISSUER = "https://issuer.example.com/"
 NOW = 1_800_000_000.0
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 ROUTE_SCOPES = {"POST /messages": ["messages:write"]}
 JWKS_TTL = 600
+
+
+class CountingVerifier(TokenVerifier):
+    """The authorizer's own verifier, counting the tokens it verifies."""
+
+    verifications = 0
+
+    def verify(self, token: str) -> VerifiedToken:
+        self.verifications += 1
+        return super().verify(token)
 
 
 class Authorizer:
@@ -40,15 +49,14 @@ class Authorizer:
         cache = JwksCache(self._load, ISSUER, ttl=JWKS_TTL, cooldown=30, max_stale=3600, clock=self.monotonic)
         logger = logging.getLogger("tests.token_cache")
         telemetry = CloudWatchTelemetry(logger, EmfMetrics("Tests", "tests"), clock=self.monotonic)
-        self.service = AuthorizerService(settings, telemetry, {ISSUER: cache}, now=self.wall)
-        self.verifications = 0
-        verify: Callable[[str], VerifiedToken] = self.service._verifier.verify
+        self._verifier = CountingVerifier(settings, {ISSUER: cache}, now=self.wall)
+        self.service = AuthorizerService(
+            settings, telemetry, {ISSUER: cache}, now=self.wall, verifier=self._verifier
+        )
 
-        def counting(token: str) -> VerifiedToken:
-            self.verifications += 1
-            return verify(token)
-
-        self.service._verifier.verify = counting  # type: ignore[method-assign]
+    @property
+    def verifications(self) -> int:
+        return self._verifier.verifications
 
     def _load(self) -> Any:
         self.fetches += 1
@@ -247,9 +255,13 @@ def test_the_cache_holds_digests_never_the_token(rsa_signing_key: SigningKey) ->
     authorizer = Authorizer(rsa_signing_key)
     token = authorizer.token(rsa_signing_key)
     authorizer.call(token)
-    keys = list(authorizer.service.token_cache._entries)
-    assert [len(key) for key in keys] == [32]
-    assert token.encode() not in keys[0]
+    entry, key = authorizer.service.token_cache.lookup(f"Bearer {token}")
+
+    assert entry is not None
+    assert len(authorizer.service.token_cache) == 1
+    assert key is not None
+    assert len(key) == 32
+    assert token.encode() not in key
 
 
 def test_a_size_of_zero_turns_the_cache_off(rsa_signing_key: SigningKey) -> None:

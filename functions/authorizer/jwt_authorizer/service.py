@@ -35,11 +35,13 @@ class AuthorizerService:
         telemetry: Telemetry,
         caches: Mapping[str, JwksCache],
         now: Callable[[], float] = time.time,
+        verifier: TokenVerifier | None = None,
     ) -> None:
+        """`verifier` defaults to the one the settings describe, over `caches`, on the clock `now`."""
         self.settings = settings
         self.caches = caches
         self._telemetry = telemetry
-        self._verifier = TokenVerifier(settings, caches, now=now)
+        self._verifier = verifier or TokenVerifier(settings, caches, now=now)
         self._routes = settings.routes
         self._scope_claims = settings.scope_claims
         self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, caches, now=now)
