@@ -12,6 +12,7 @@ from jwt_authorizer.method_arn import MethodArn
 from jwt_authorizer.policy import build_policy
 from local.apigateway import Decision, evaluate_policy
 from route_table import Route, RouteTable, RouteTableError, first_match, stage_resources
+from tests.support.api_events import ROUTE_SCOPES as TEMPLATE_ROUTE_SCOPES
 
 pytestmark = pytest.mark.unit
 
@@ -146,22 +147,32 @@ def _request_paths(route: Route) -> list[str]:
     return [concrete] if concrete == route.path else [concrete, route.path]
 
 
-@pytest.mark.parametrize("route", TABLE.routes, ids=lambda route: route.key)
-def test_the_authorizers_deny_and_the_functions_recheck_agree_for_every_scope_set(route: Route) -> None:
+#: This module's table, and the one the template deploys.
+TABLES = {"wide": TABLE, "template": RouteTable.parse(TEMPLATE_ROUTE_SCOPES)}
+
+
+@pytest.mark.parametrize(
+    ("table", "route"),
+    [(table, route) for table in TABLES.values() for route in table],
+    ids=[f"{name}: {route.key}" for name, table in TABLES.items() for route in table],
+)
+def test_the_authorizers_deny_and_the_functions_recheck_agree_for_every_scope_set(
+    table: RouteTable, route: Route
+) -> None:
     methods = ["GET", "POST", "DELETE"] if route.method == "*" else [route.method]
     scope_sets = [
         frozenset(chosen)
-        for size in range(len(TABLE.scopes) + 1)
-        for chosen in itertools.combinations(sorted(TABLE.scopes), size)
+        for size in range(len(table.scopes) + 1)
+        for chosen in itertools.combinations(sorted(table.scopes), size)
     ]
     for scopes, method in itertools.product(scope_sets, methods):
         for path in _request_paths(route):
             method_arn = f"{STAGE}/{method}/{path.lstrip('/')}"
             # The authorizer: the stage's policy for this token, as API Gateway evaluates it.
-            policy = build_policy(MethodArn.parse(method_arn), TABLE.denied(scopes))
+            policy = build_policy(MethodArn.parse(method_arn), table.denied(scopes))
             authorizer_allows = evaluate_policy(policy, method_arn) is Decision.ALLOW
             # The protected function: the same table, for the request the gateway passes on.
-            function_allows = TABLE.required(method, path) <= scopes
+            function_allows = table.required(method, path) <= scopes
 
             assert authorizer_allows == function_allows, (method, path, sorted(scopes))
             if not route.scopes <= scopes:
