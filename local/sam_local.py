@@ -42,8 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from samtranslator.yaml_helper import yaml_parse
-
 from local.apigateway import REGION
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import ENDPOINT_PARAMETER as DYNAMODB_ENDPOINT_PARAMETER
@@ -265,9 +263,6 @@ def run(options: SamLocalOptions) -> int:
     built = subprocess.run(build_command(options, architecture), env=environment, cwd=ROOT, check=False)  # noqa: S603
     if built.returncode != 0:
         return built.returncode
-    unaliased = authorizers_without_aliases(BUILD_DIR / "template.yaml")
-    if unaliased:
-        print(f"sam local: {', '.join(unaliased)} invoked as the function, not its alias (see sam_local.py)")
 
     config = ProviderConfig.load(StackOptions.provider_config)
     parameters = local_parameters(options, config.audience, architecture)
@@ -295,33 +290,6 @@ def run(options: SamLocalOptions) -> int:
         )
         status = _foreground(start_api_command(options, parameters, route), environment)
     return status
-
-
-def authorizers_without_aliases(built_template: Path) -> list[str]:
-    """Point the built template's Lambda authorizers at their function instead of its alias.
-
-    SAM CLI 1.170 cannot read an authorizer whose FunctionArn is `!Ref Function.Alias`
-    (samcli/lib/providers/sam_api_provider.py: LambdaUri.get_function_name finds no function name) and
-    then serves the routes without it ("Unable to parse the Lambda ARN for Authorizer ..., skipping"). It
-    runs every function's current code and has no versions or aliases, so the function's own ARN is the
-    same code. Only this local build changes; template.yaml keeps the alias (what deploys). Returns the
-    authorizers it changed.
-    """
-    template = yaml_parse(built_template.read_text())
-    changed = []
-    for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::Serverless::Api":
-            continue
-        authorizers = resource.get("Properties", {}).get("Auth", {}).get("Authorizers", {})
-        for name, authorizer in authorizers.items():
-            reference = authorizer.get("FunctionArn", {})
-            target = reference.get("Ref", "") if isinstance(reference, dict) else ""
-            if isinstance(target, str) and target.endswith(".Alias"):
-                authorizer["FunctionArn"] = {"Fn::GetAtt": [target.removesuffix(".Alias"), "Arn"]}
-                changed.append(name)
-    if changed:
-        built_template.write_text(json.dumps(template, indent=1))  # JSON is YAML: the SAM CLI reads it
-    return changed
 
 
 def _start_dynamodb(options: SamLocalOptions, addresses: list[str], running: ExitStack) -> None:

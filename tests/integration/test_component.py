@@ -145,8 +145,10 @@ def test_the_validation_expression_output_is_template_yamls() -> None:
     main = parsed(MAIN)["Resources"]["MessagesApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
 
     assert outputs["ValidationExpression"]["Value"] == main["Identity"]["ValidationExpression"]
-    # The alias API Gateway invokes, as template.yaml's Auth block names it.
-    assert outputs["FunctionArn"]["Value"] == {"Ref": "AuthorizerFunction.Alias"} == main["FunctionArn"]
+    # What API Gateway invokes, as template.yaml's Auth names it: the alias with SnapStart, else the function.
+    alias, function = {"Ref": "AuthorizerFunction.Alias"}, {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert outputs["FunctionArn"]["Value"] == {"Fn::If": ["SnapStartEnabled", alias, function]}
+    assert outputs["FunctionArn"]["Value"] == main["FunctionArn"]
 
 
 def test_the_components_parameters_give_the_authorizer_a_configuration_it_accepts() -> None:

@@ -3,7 +3,6 @@ machine, the parameters the functions get, and the local build's authorizer."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from local.sam_local import (
     ContainerRoute,
     SamLocalError,
     SamLocalOptions,
-    authorizers_without_aliases,
     container_route,
     docker_info,
     gateway_of,
@@ -78,22 +76,6 @@ def test_the_functions_trust_the_local_provider_and_reach_it_through_the_contain
 
 def test_the_runtime_is_the_templates() -> None:
     assert runtime_of(StackOptions.template).startswith("python3.")
-
-
-def test_the_local_build_invokes_the_authorizer_function_the_sam_cli_can_read(tmp_path: Path) -> None:
-    built = tmp_path / "template.yaml"
-    authorizer = {"FunctionPayloadType": "TOKEN", "FunctionArn": {"Ref": "AuthorizerFunction.Alias"}}
-    other = {"FunctionArn": {"Fn::GetAtt": ["OtherFunction", "Arn"]}}
-    api = {
-        "Type": "AWS::Serverless::Api",
-        "Properties": {"Auth": {"Authorizers": {"Jwt": authorizer, "Other": other}}},
-    }
-    built.write_text(json.dumps({"Resources": {"Api": api}}))
-    assert authorizers_without_aliases(built) == ["Jwt"]
-    rewritten = json.loads(built.read_text())["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]
-    assert rewritten["Jwt"]["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    assert rewritten["Other"] == other
-    assert authorizers_without_aliases(built) == []
 
 
 def test_without_docker_it_says_what_to_install(tmp_path: Path) -> None:
