@@ -133,8 +133,10 @@ def sam_local(skip_unless_docker: None, tmp_path_factory: pytest.TempPathFactory
         _wait_until_serving(running, process)
         yield running
     finally:
-        # Ctrl-C, as in a terminal: the whole process group (make, the provider, the SAM CLI).
-        os.killpg(process.pid, signal.SIGINT)
+        # Ctrl-C, as in a terminal: the whole process group (make, the provider, the SAM CLI), unless
+        # make sam-local already exited (its failure is the test's report, not a missing process).
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=120)
         except subprocess.TimeoutExpired:
