@@ -6,7 +6,9 @@ its own environment in place and its own modules: the names its code directory p
 of `sys.modules` around the import and kept with the function, so two functions with the same CodeUri,
 or a test that imported the same module, never share module state. Each invocation runs with that
 function's environment and modules in place again. `os.environ`, `sys.path` and `sys.modules` are
-process-wide, so invocations take one lock: one invocation at a time, as in one Lambda sandbox.
+process-wide, so invocations take one lock: one invocation at a time, as in one Lambda sandbox. Other
+threads of the process see the swap: one that iterates os.environ meanwhile (a requests session that
+trusts the environment does, for proxies) can get KeyError, so clients in the same process do not.
 
 A function's code is its CodeUri and, when there is one, the `shared` folder beside it: the modules two
 functions ship alike, which their builds copy into each artifact (functions/python-bytecode.mk).

@@ -127,6 +127,11 @@ class _Provider:
         assert stack.provider_url is not None
         assert stack.issuer is not None
         self._token_url = f"{stack.provider_url}{TOKEN_PATH}"
+        # Tokens are minted again after the rotation, while other workers' invocations swap os.environ
+        # (local/lambdas.py). A requests session that trusts the environment iterates os.environ for
+        # proxy settings on every call and can then raise KeyError; the provider is on loopback anyway.
+        self._session = requests.Session()
+        self._session.trust_env = False
         self._lifetime = stack.issuer.config.token_lifetime_seconds
         self._key_file = key_file
         self._forger = forger
@@ -134,7 +139,7 @@ class _Provider:
 
     def _token(self, scope: str) -> str:
         data = {"grant_type": "client_credentials", "scope": scope}
-        response = requests.post(self._token_url, data=data, auth=CLIENT, timeout=10)
+        response = self._session.post(self._token_url, data=data, auth=CLIENT, timeout=10)
         response.raise_for_status()
         return str(response.json()["access_token"])
 
