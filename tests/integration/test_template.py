@@ -117,21 +117,8 @@ def environment(stack: dict[str, Any], function: str, **parameters: str) -> dict
 
 
 def holds(condition: Any, parameters: dict[str, str], defined: dict[str, Any] | None = None) -> bool:
-    """A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or over parameters, and the conditions
-    `defined` in the template it names) for these parameter values."""
-    [(function, arguments)] = condition.items()
-    if function == "Condition":
-        return holds((defined or {})[arguments], parameters, defined)
-    if function == "Fn::Equals":
-        left, right = (str(resolve(argument, parameters)) for argument in arguments)
-        return left == right
-    if function == "Fn::Not":
-        return not holds(arguments[0], parameters, defined)
-    if function == "Fn::And":
-        return all(holds(argument, parameters, defined) for argument in arguments)
-    if function == "Fn::Or":
-        return any(holds(argument, parameters, defined) for argument in arguments)
-    raise AssertionError(f"unexpected condition function {function}")
+    """A template condition for these parameter values, naming the conditions `defined` in the template."""
+    return stack_options.holds(condition, lambda argument: str(resolve(argument, parameters)), defined or {})
 
 
 # Lint ----------------------------------------------------------------------------------------------------

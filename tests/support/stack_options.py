@@ -17,6 +17,7 @@ import itertools
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def instantiate(template: dict[str, Any], given: dict[str, str]) -> dict[str, An
     decided: dict[str, bool] = {}
     for name in defined:
         with contextlib.suppress(_Unknown):
-            decided[name] = _holds({"Condition": name}, values, defined)
+            decided[name] = holds({"Condition": name}, lambda argument: _value(argument, values), defined)
 
     def kept(node: dict[str, Any]) -> bool:
         return decided.get(node.get("Condition", ""), True)
@@ -129,19 +130,21 @@ def instantiate(template: dict[str, Any], given: dict[str, str]) -> dict[str, An
     return instance
 
 
-def _holds(condition: Any, values: dict[str, str], defined: dict[str, Any]) -> bool:
+def holds(condition: Any, value_of: Callable[[Any], str], defined: dict[str, Any]) -> bool:
+    """A template condition (Condition, Fn::Equals, Fn::Not, Fn::And, Fn::Or), with `value_of` giving the
+    value of each argument of Fn::Equals and `defined` the template's conditions that it may name."""
     [(function, arguments)] = condition.items()
     if function == "Condition":
-        return _holds(defined[arguments], values, defined)
+        return holds(defined[arguments], value_of, defined)
     if function == "Fn::Equals":
-        left, right = (_value(argument, values) for argument in arguments)
+        left, right = (value_of(argument) for argument in arguments)
         return left == right
     if function == "Fn::Not":
-        return not _holds(arguments[0], values, defined)
+        return not holds(arguments[0], value_of, defined)
     if function == "Fn::And":
-        return all(_holds(argument, values, defined) for argument in arguments)
+        return all(holds(argument, value_of, defined) for argument in arguments)
     if function == "Fn::Or":
-        return any(_holds(argument, values, defined) for argument in arguments)
+        return any(holds(argument, value_of, defined) for argument in arguments)
     raise AssertionError(f"unexpected condition function {function}")
 
 
