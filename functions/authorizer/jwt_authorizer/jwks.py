@@ -26,11 +26,11 @@ import requests
 from urllib3.exceptions import HTTPError as TransportError
 
 from .errors import JwksFetchError, Reason, TokenRejected, VerificationUnavailable
-from .keys import KeySet, ParsedJwks, VerificationKey, parse_jwks
 from .urls import url_problem
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .keys import KeySet, ParsedJwks, VerificationKey
 
 #: HTTP API's own JWT authorizer caps a JWKS at 150,000 bytes; discovery documents are far smaller.
 MAX_DOCUMENT_BYTES = 150_000
@@ -44,7 +44,7 @@ Clock = Callable[[], float]
 
 #: What a cache loads its keys with: the issuer's keys, parsed, with the ones skipped; JwksFetchError if
 #: they could not be fetched.
-KeyLoader = Callable[[], ParsedJwks]
+KeyLoader = Callable[[], "ParsedJwks"]
 
 
 class JsonFetcher(Protocol):
@@ -145,7 +145,11 @@ class JwksLoader:
     def __call__(self) -> ParsedJwks:
         deadline = self._clock() + self._budget_seconds
         jwks_uri = self._jwks_uri or self._discover(deadline)
-        parsed = parse_jwks(self._fetcher.get_json(jwks_uri, deadline), self._allowed_algorithms)
+        document = self._fetcher.get_json(jwks_uri, deadline)
+        # Imported here, not at the top: PyJWT and cryptography load while the first fetch is on the wire.
+        from .keys import parse_jwks
+
+        parsed = parse_jwks(document, self._allowed_algorithms)
         self._jwks_uri = jwks_uri  # discovery once: the JWKS URI is kept once it gave usable keys
         return parsed
 
