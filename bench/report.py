@@ -110,18 +110,27 @@ def table(results: Results) -> str:
         lines += [
             f"### Cold start against the floor: whole fresh processes, in turns ({cold.python})",
             "",
-            "| Row | floor | ours | x floor (median of pairs) | pair ratios (min to max) | Target |",
+            "| Row | floor | ours | x floor (median of rounds) | round ratios (min to max) | Target |",
             "|---|---:|---:|---:|---:|---|",
         ]
         for floor_row in cold.floor:
             lines.append(_pair_row(floor_row))
         lines.append("")
+    if results.cold is not None and results.cold.yardsticks:
+        lines += [
+            "### What the design's libraries cost a cold start: the same rounds, other ratios",
+            "",
+            "| Ratio | denominator | numerator | x (median of rounds) | round ratios (min to max) | |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        lines += [_pair_row(row) for row in results.cold.yardsticks]
+        lines.append("")
     if results.cold is not None and results.cold.runtime:
         lines += [
             "### Runtime: the same artifact built for each Python runtime, whole fresh processes, in turns",
             "",
-            "| Comparison | the template's runtime | the other | x (median of pairs) "
-            "| pair ratios (min to max) | |",
+            "| Comparison | the template's runtime | the other | x (median of rounds) "
+            "| round ratios (min to max) | |",
             "|---|---:|---:|---:|---:|---|",
         ]
         lines += [_pair_row(row) for row in results.cold.runtime]
