@@ -3,9 +3,10 @@
 Configuration is read and validated once per cold start: a bad variable stops the function at init with a
 message naming it. The JWKS caches and HTTP session live in `_service` across warm invocations.
 
-The cold start is ordered for the network: the settings and the key caches come first, and every
-issuer's keys start loading in the background (JWKS_PREFETCH) before Powertools and the rest of the
-pipeline are imported, so the wait for the identity provider overlaps that work instead of following it.
+The cold start is ordered for the network: the settings, `requests` and the key caches come first, and
+every issuer's keys start loading in the background (JWKS_PREFETCH) before PyJWT, Powertools and the rest
+of the pipeline are imported, so the wait for the identity provider overlaps that work instead of
+following it.
 """
 
 from __future__ import annotations

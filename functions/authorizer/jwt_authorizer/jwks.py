@@ -146,7 +146,8 @@ class JwksLoader:
         deadline = self._clock() + self._budget_seconds
         jwks_uri = self._jwks_uri or self._discover(deadline)
         document = self._fetcher.get_json(jwks_uri, deadline)
-        # Imported here, not at the top: PyJWT and cryptography load while the first fetch is on the wire.
+        # Imported here, not at the top: the parser needs PyJWT and cryptography, which the init imports
+        # while the prefetch's request is on the wire; imported with this module, they would delay it.
         from .keys import parse_jwks
 
         parsed = parse_jwks(document, self._allowed_algorithms)
