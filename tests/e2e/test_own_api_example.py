@@ -98,7 +98,7 @@ def test_without_a_token_the_examples_gateway_response_answers_401(example: Exam
     metadata = f"{example.api}/.well-known/oauth-protected-resource"
     assert (
         response.headers["WWW-Authenticate"]
-        == f'Bearer error="invalid_token", resource_metadata="{metadata}"'
+        == f'Bearer resource_metadata="{metadata}"'
     )
     assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
 

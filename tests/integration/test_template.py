@@ -663,7 +663,7 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
             "statusCode": "401",
             "responseParameters": {
                 "gatewayresponse.header.WWW-Authenticate": (
-                    '\'Bearer realm="messages-api", error="invalid_token"\''
+                    '\'Bearer realm="messages-api"\''
                 )
             },
             "responseTemplates": {
@@ -703,7 +703,7 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
     assert {kind: response["responseParameters"] for kind, response in responses.items()} == {
         "UNAUTHORIZED": {
             "gatewayresponse.header.WWW-Authenticate": (
-                f'\'Bearer realm="messages-api", error="invalid_token", {metadata}\''
+                f'\'Bearer realm="messages-api", {metadata}\''
             )
         },
         "ACCESS_DENIED": {
