@@ -229,13 +229,21 @@ def test_discovery_names_the_issuer_its_keys_and_token_endpoint(stack: Stack) ->
 
     assert discovery == {
         "issuer": stack.provider,
-        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "authorization_endpoint": f"{stack.provider}/oauth2/authorize",
         "token_endpoint": f"{stack.provider}/oauth2/token",
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["messages:read", "messages:write"],
+        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "registration_endpoint": f"{stack.provider}/oauth2/register",
+        "scopes_supported": ["messages:read", "messages:write", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": ["RS256"],
     }
+    oauth = requests.get(f"{stack.provider}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert oauth == discovery
     keys = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
     assert [key["kid"] for key in keys] == [jwt.get_unverified_header(stack.token())["kid"]]
     assert all("d" not in key for key in keys)
