@@ -111,6 +111,20 @@ class Exchange:
         return form
 
 
+def sdk_flow(stack: Stack, *getting_a_token: tuple[str, str, int]) -> list[tuple[str, str, int]]:
+    """The requests of docs/discovery.md's flow: the 401, the resource's metadata, the authorization
+    server's metadata, the requests that get a token, then the three calls of `call_api` again."""
+    return [
+        ("GET", f"{stack.api}/profile", 401),
+        ("GET", f"{stack.api}/.well-known/oauth-protected-resource", 200),
+        ("GET", f"{stack.provider}/.well-known/oauth-authorization-server", 200),
+        *getting_a_token,
+        ("GET", f"{stack.api}/profile", 200),
+        ("GET", f"{stack.api}/messages", 200),
+        ("POST", f"{stack.api}/messages", 201),
+    ]
+
+
 async def call_api(
     auth: httpx2.Auth, api: str, exchange: Exchange, writes: bool = True
 ) -> dict[str, httpx2.Response]:
@@ -142,17 +156,8 @@ def test_the_mcp_sdk_client_credentials_provider_needs_only_the_api_url_its_cred
         "POST /messages": 201,
     }
     assert answers["GET /profile"].json()["sub"] == "dev-client"
-    # The flow of docs/discovery.md: 401 → resource metadata → authorization server metadata → token.
     token_url = f"{stack.provider}/oauth2/token"
-    assert exchange.steps() == [
-        ("GET", f"{stack.api}/profile", 401),
-        ("GET", f"{stack.api}/.well-known/oauth-protected-resource", 200),
-        ("GET", f"{stack.provider}/.well-known/oauth-authorization-server", 200),
-        ("POST", token_url, 200),
-        ("GET", f"{stack.api}/profile", 200),
-        ("GET", f"{stack.api}/messages", 200),
-        ("POST", f"{stack.api}/messages", 201),
-    ]
+    assert exchange.steps() == sdk_flow(stack, ("POST", token_url, 200))
     # With no scope in the challenge, the SDK asks for every scope of the metadata, for this resource.
     assert exchange.form_of(token_url) == {
         "grant_type": "client_credentials",
@@ -266,16 +271,8 @@ def test_the_mcp_sdk_authorization_code_flow_registers_signs_in_and_calls_the_ap
     }
     assert answers["GET /profile"].json()["sub"] == "alice"
     token_url = f"{stack.provider}/oauth2/token"
-    assert exchange.steps() == [
-        ("GET", f"{stack.api}/profile", 401),
-        ("GET", f"{stack.api}/.well-known/oauth-protected-resource", 200),
-        ("GET", f"{stack.provider}/.well-known/oauth-authorization-server", 200),
-        ("POST", f"{stack.provider}/oauth2/register", 201),
-        ("POST", token_url, 200),
-        ("GET", f"{stack.api}/profile", 200),
-        ("GET", f"{stack.api}/messages", 200),
-        ("POST", f"{stack.api}/messages", 201),
-    ]
+    register = ("POST", f"{stack.provider}/oauth2/register", 201)
+    assert exchange.steps() == sdk_flow(stack, register, ("POST", token_url, 200))
     form = exchange.form_of(token_url)
     assert storage.client_info is not None
     assert {name: form[name] for name in ("grant_type", "redirect_uri", "resource")} == {
