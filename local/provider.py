@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -820,19 +821,26 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 
 
 class ProviderServer(BackgroundServer):
-    """Binds first, so a port of 0 has its number for the issuer URL; set `issuer`, then `start()`."""
+    """Binds first, so a port of 0 has its number for the issuer URL; set `issuer`, then `start()`.
+
+    Only on a loopback address does it sign anyone in or issue tokens: bound elsewhere (`make sam-local`
+    binds Docker's bridge gateway, for the functions in containers) it serves metadata and keys alone.
+    """
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 3001, log: Callable[[str], None] | None = None
     ) -> None:
         self.issuer: TokenIssuer | None = None
         server = self
+        issues_tokens = _is_loopback(host)
 
         class Handler(KeepAliveHandler):
             def do_GET(self) -> None:
                 issuer = server._require_issuer()
                 path, _, query = self.path.partition("?")
-                if path in DISCOVERY_PATHS:
+                if not issues_tokens and path not in (*DISCOVERY_PATHS, JWKS_PATH):
+                    reply = Reply(404, {"error": "not_found"})
+                elif path in DISCOVERY_PATHS:
                     reply = Reply(200, issuer.discovery())
                 elif path == JWKS_PATH:
                     reply = Reply(200, issuer.jwks(), (("Cache-Control", "max-age=300"),))
@@ -851,7 +859,9 @@ class ProviderServer(BackgroundServer):
                 body = self.rfile.read(int(length)) if length.isdigit() else b""
                 path = self.path.split("?")[0]
                 content_type = self.headers.get("Content-Type")
-                if path == TOKEN_PATH:
+                if not issues_tokens:
+                    reply = Reply(404, {"error": "not_found"})
+                elif path == TOKEN_PATH:
                     reply = issuer.token_reply(content_type, body, self.headers.get("Authorization"))
                 elif path == AUTHORIZE_PATH:
                     reply = issuer.sign_in(content_type, body)
@@ -886,6 +896,13 @@ class ProviderServer(BackgroundServer):
         if self.issuer is None:
             raise RuntimeError("the provider has no issuer attached")
         return self.issuer
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
 
 
 def _outcome(reply: Reply) -> str:

@@ -97,10 +97,7 @@ def test_without_a_token_the_examples_gateway_response_answers_401(example: Exam
 
     assert response.status_code == 401
     metadata = f"{example.api}/.well-known/oauth-protected-resource"
-    assert (
-        response.headers["WWW-Authenticate"]
-        == f'Bearer resource_metadata="{metadata}"'
-    )
+    assert response.headers["WWW-Authenticate"] == f'Bearer resource_metadata="{metadata}"'
     assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
 
 
