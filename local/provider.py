@@ -315,11 +315,11 @@ def _new_key() -> StoredKey:
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer: a dict is sent as JSON, a string as an HTML page."""
-
     status: int
-    body: dict[str, Any] | str
+    body: dict[str, Any]
     headers: tuple[tuple[str, str], ...] = ()
+    #: An HTML page sent instead of the JSON body (the sign-in page), or "" for a redirect.
+    page: str | None = None
 
 
 class OAuthError(Exception):
@@ -755,12 +755,13 @@ def _forget_expired(grants: dict[str, _Grant], now: float) -> None:
 
 
 def _page(status: int, html: str) -> Reply:
-    return Reply(status, html, (*_NO_STORE, *signin.PAGE_HEADERS))
+    return Reply(status, {}, (*_NO_STORE, *signin.PAGE_HEADERS), page=html)
 
 
 def _redirect(redirect_uri: str, parameters: Mapping[str, str]) -> Reply:
     separator = "&" if "?" in redirect_uri else "?"
-    return Reply(302, "", (*_NO_STORE, ("Location", f"{redirect_uri}{separator}{urlencode(parameters)}")))
+    location = f"{redirect_uri}{separator}{urlencode(parameters)}"
+    return Reply(302, {}, (*_NO_STORE, ("Location", location)), page="")
 
 
 def _query(query: str) -> dict[str, str]:
@@ -872,8 +873,8 @@ class ProviderServer(BackgroundServer):
                 self._reply("POST", path, reply)
 
             def _reply(self, method: str, path: str, reply: Reply) -> None:
-                if isinstance(reply.body, str):
-                    payload, media_type = reply.body.encode(), "text/html; charset=utf-8"
+                if reply.page is not None:
+                    payload, media_type = reply.page.encode(), "text/html; charset=utf-8"
                 else:
                     payload, media_type = json.dumps(reply.body).encode(), "application/json"
                 self.send_response(reply.status)
@@ -907,7 +908,7 @@ def _is_loopback(host: str) -> bool:
 
 def _outcome(reply: Reply) -> str:
     """What the access log says beyond the status: never a code or a token, only what was granted."""
-    if isinstance(reply.body, str):
+    if reply.page is not None:
         location = dict(reply.headers).get("Location", "")
         error = parse_qs(urlsplit(location).query).get("error")
         return f" redirect ({error[0] if error else 'code'})" if location else ""

@@ -82,9 +82,9 @@ class _Form(HTMLParser):
 
 def page_form(reply: Reply) -> _Form:
     assert reply.status == 200
-    assert isinstance(reply.body, str)
+    assert reply.page is not None
     form = _Form()
-    form.feed(reply.body)
+    form.feed(reply.page)
     return form
 
 
@@ -139,12 +139,11 @@ def basic(client_id: str, secret: str) -> str:
 
 
 def error_of(reply: Reply) -> str:
-    assert isinstance(reply.body, dict)
     return str(reply.body["error"])
 
 
 def body(reply: Reply) -> dict[str, Any]:
-    assert isinstance(reply.body, dict), reply.body
+    assert reply.status in (200, 201), reply.body
     return reply.body
 
 
@@ -271,8 +270,8 @@ def test_an_unknown_client_or_redirect_uri_gets_a_page_never_a_redirect(
 
     assert reply.status == 400
     assert "Location" not in dict(reply.headers)
-    assert isinstance(reply.body, str)
-    assert "not valid" in reply.body
+    assert reply.page is not None
+    assert "not valid" in reply.page
 
 
 @pytest.mark.parametrize(
@@ -311,8 +310,8 @@ def test_declining_or_asking_only_for_what_the_user_may_not_grant_redirects_with
 def test_the_sign_in_page_escapes_what_the_request_carries(issuer: TokenIssuer) -> None:
     reply = issuer.authorization_page(urlencode(authorize(issuer, state='"><script>x</script>')))
 
-    assert isinstance(reply.body, str)
-    assert "<script>" not in reply.body
+    assert reply.page is not None
+    assert "<script>" not in reply.page
     assert page_form(reply).fields["state"] == '"><script>x</script>'
     assert ("X-Frame-Options", "DENY") in reply.headers
 
