@@ -213,8 +213,12 @@ def _token(args: argparse.Namespace) -> int:
     secret = args.client_secret
     if secret is None:
         client = ProviderConfig.load(StackOptions().provider_config).clients.get(args.client_id)
-        if client is None:
-            print(f"error: {args.client_id} is not a client of local/provider.json", file=sys.stderr)
+        if client is None or client.secret is None:
+            print(
+                f"error: {args.client_id} is not a client of local/provider.json with a secret"
+                " (the client credentials grant)",
+                file=sys.stderr,
+            )
             return 1
         secret = client.secret
     credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(secret)}"

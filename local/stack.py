@@ -56,13 +56,21 @@ class LocalStack:
         else:
             config = ProviderConfig.load(options.provider_config)
             self.provider = ProviderServer(options.host, options.provider_port, log=log)
-            self.issuer = TokenIssuer(
-                self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
-            )
-            self.provider.issuer = self.issuer
-            parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
         # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
         self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        if self.provider is not None:
+            # The API's URL is a resource the provider issues tokens for (RFC 8707: MCP clients ask for
+            # the `resource` of the API's metadata), so the authorizer accepts it as an audience too.
+            self.issuer = TokenIssuer(
+                self.provider.url,
+                config,
+                KeyStore(options.key_file, now=provider_now),
+                now=provider_now,
+                resources=(self.api_server.url,),
+            )
+            self.provider.issuer = self.issuer
+            audiences = f"{config.audience},{self.api_server.url}"
+            parameters |= {"IssuerUrl": self.provider.url, "Audience": audiences}
         try:
             declared = declared_parameters(options.template)
             if "PublicApiUrl" in declared:

@@ -80,7 +80,8 @@ def test_the_gateway_runs_the_components_authorizer_for_the_examples_routes(exam
     # The parameters the example passes the component, as its function's environment.
     assert {name: authorizer.environment[name] for name in ("ISSUER", "AUDIENCE", "ROUTE_SCOPES")} == {
         "ISSUER": example.provider,
-        "AUDIENCE": "api://orders",
+        # The example's audience, and its URL: the resource MCP clients ask tokens for (RFC 8707).
+        "AUDIENCE": f"api://orders,{example.api}",
         "ROUTE_SCOPES": '{"GET /orders": ["orders:read"], "POST /orders": ["orders:write"]}',
     }
 
@@ -96,10 +97,7 @@ def test_without_a_token_the_examples_gateway_response_answers_401(example: Exam
 
     assert response.status_code == 401
     metadata = f"{example.api}/.well-known/oauth-protected-resource"
-    assert (
-        response.headers["WWW-Authenticate"]
-        == f'Bearer error="invalid_token", resource_metadata="{metadata}"'
-    )
+    assert response.headers["WWW-Authenticate"] == f'Bearer resource_metadata="{metadata}"'
     assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
 
 

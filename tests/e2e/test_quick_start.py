@@ -17,6 +17,7 @@ import requests
 from devkit.clock import FakeClock
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
+from tests.support.discovery import challenge_parameters
 
 
 class ProviderClock:
@@ -91,8 +92,11 @@ def test_protected_route_without_a_token_is_401_with_www_authenticate(stack: Sta
     response = stack.call("GET", "/profile")
 
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
-    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    # RFC 6750 section 3.1: no error code for a request that carried no token.
+    assert challenge_parameters(response.headers["WWW-Authenticate"]) == {
+        "realm": "messages-api",
+        "resource_metadata": f"{stack.api}/.well-known/oauth-protected-resource",
+    }
 
 
 def test_token_from_basic_client_auth_is_an_rfc9068_access_token_that_gets_the_profile(stack: Stack) -> None:
@@ -225,13 +229,21 @@ def test_discovery_names_the_issuer_its_keys_and_token_endpoint(stack: Stack) ->
 
     assert discovery == {
         "issuer": stack.provider,
-        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "authorization_endpoint": f"{stack.provider}/oauth2/authorize",
         "token_endpoint": f"{stack.provider}/oauth2/token",
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["messages:read", "messages:write"],
+        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "registration_endpoint": f"{stack.provider}/oauth2/register",
+        "scopes_supported": ["messages:read", "messages:write", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": ["RS256"],
     }
+    oauth = requests.get(f"{stack.provider}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert oauth == discovery
     keys = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
     assert [key["kid"] for key in keys] == [jwt.get_unverified_header(stack.token())["kid"]]
     assert all("d" not in key for key in keys)

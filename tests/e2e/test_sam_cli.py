@@ -167,11 +167,12 @@ def _expired_token(provider_port: int) -> str:
     issuer = TokenIssuer(
         f"http://127.0.0.1:{provider_port}", config, KeyStore(StackOptions.key_file), now=lambda: past
     )
-    client = next(iter(config.clients))
+    client = next(client for client in config.clients.values() if client.secret is not None)
+    assert client.secret is not None
     form = {
         "grant_type": "client_credentials",
-        "client_id": client,
-        "client_secret": config.clients[client].secret,
+        "client_id": client.client_id,
+        "client_secret": client.secret,
     }
     return str(issuer.issue(form, None)["access_token"])
 

@@ -662,9 +662,7 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
         "UNAUTHORIZED": {
             "statusCode": "401",
             "responseParameters": {
-                "gatewayresponse.header.WWW-Authenticate": (
-                    '\'Bearer realm="messages-api", error="invalid_token"\''
-                )
+                "gatewayresponse.header.WWW-Authenticate": "'Bearer realm=\"messages-api\"'"
             },
             "responseTemplates": {
                 "application/json": '{"error": "invalid_token", "message": $context.error.messageString, '
@@ -702,9 +700,7 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
     metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
     assert {kind: response["responseParameters"] for kind, response in responses.items()} == {
         "UNAUTHORIZED": {
-            "gatewayresponse.header.WWW-Authenticate": (
-                f'\'Bearer realm="messages-api", error="invalid_token", {metadata}\''
-            )
+            "gatewayresponse.header.WWW-Authenticate": f"'Bearer realm=\"messages-api\", {metadata}'"
         },
         "ACCESS_DENIED": {
             "gatewayresponse.header.WWW-Authenticate": f"'Bearer error=\"insufficient_scope\", {metadata}'"
