@@ -135,6 +135,7 @@ def test_create_message_answers_201_with_the_caller_as_author_and_stores_it() ->
         "id": FIRST_ID,
         "text": "Hello, world",
         "author": "user-123",
+        "authorIssuer": "https://issuer.example.com",
         "createdAt": "2026-01-02T03:04:05.678Z",
     }
     assert call(one_message("GET", FIRST_ID))[:2] == (200, body)
@@ -341,6 +342,20 @@ def test_another_caller_cannot_delete_a_message_403_and_it_stays() -> None:
     )
     assert "WWW-Authenticate" not in headers  # the token is fine: it is not this caller's message
     assert call(one_message("GET", posted["id"]))[:2] == (200, posted)
+
+
+def test_the_same_sub_of_another_issuer_cannot_delete_a_message_403_and_it_stays() -> None:
+    posted = post("mine", sub="alice")
+    other_issuer = authorizer_context(sub="alice", iss="https://other-issuer.example.com")
+    event = proxy_event(
+        "DELETE", "/messages/{id}", path_parameters={"id": posted["id"]}, authorizer=other_issuer
+    )
+
+    status, body, _ = call(event)
+
+    assert (status, body["error"]) == (403, "forbidden")
+    assert call(one_message("GET", posted["id"]))[:2] == (200, posted)
+    assert delete(posted["id"], sub="alice")["statusCode"] == 204
 
 
 def test_deleting_needs_the_write_scope_even_for_the_author() -> None:

@@ -41,7 +41,7 @@ class MessageNotFound(ApiError):
 
 
 class NotTheAuthor(ApiError):
-    """Only a message's author may delete it: the token's `sub` must be the message's `author`."""
+    """Only a message's author may delete it: the token's `iss` and `sub` must both be the author's."""
 
     status = 403
     code = "forbidden"

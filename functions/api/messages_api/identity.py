@@ -1,10 +1,12 @@
 """Who is calling, as the JWT authorizer told API Gateway.
 
 The authorizer's context arrives in `event.requestContext.authorizer`, its values stringified by API
-Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. The caller's
-scopes are the names the authorizer checked the routes against, read from the context's one `scopes`
-member through `authorizer_context`, never split out of a string. Which scopes a route requires comes
-from `route_table`, the module the authorizer enforces `ROUTE_SCOPES` with.
+Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. The caller is the
+pair (issuer, subject): a `sub` is unique only within its issuer (OIDC Core section 2), so two trusted
+issuers may each have an alice. The caller's scopes are the names the authorizer checked the routes
+against, read from the context's one `scopes` member through `authorizer_context`, never split out of a
+string. Which scopes a route requires comes from `route_table`, the module the authorizer enforces
+`ROUTE_SCOPES` with.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from messages_api.errors import InsufficientScope, MissingAuthorizerContext
 #: Keys of the authorizer context that are not claims: the core ones read into fields, and what API
 #: Gateway adds itself.
 _NOT_CLAIMS = frozenset({SUBJECT, ISSUER, SCOPES, CLIENT_ID, "principalId", "integrationLatency"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One caller: a subject of one issuer. Equal only when both are."""
+
+    issuer: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,10 @@ class Caller:
             client_id=client_id if isinstance(client_id, str) and client_id else None,
             claims={name: value for name, value in context.items() if name not in _NOT_CLAIMS},
         )
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.issuer, self.sub)
 
     def require(self, scopes: frozenset[str]) -> None:
         missing = scopes - self.scopes
