@@ -23,13 +23,17 @@ SCOPES = "scopes"
 CLIENT_ID = "client_id"
 
 
+#: Built once: json.dumps with options builds an encoder at every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 class ScopesError(ValueError):
     """The context's `scopes` is not what the JWT authorizer writes."""
 
 
 def encode_scopes(scopes: Iterable[str]) -> str:
     """The `scopes` value for these names: a compact JSON array, sorted, so one set has one spelling."""
-    return json.dumps(sorted(scopes), ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(sorted(scopes))
 
 
 def decode_scopes(value: object) -> frozenset[str]:

@@ -99,6 +99,10 @@ def build_context(claims: dict[str, Any], scopes: frozenset[str]) -> dict[str, s
     return context
 
 
+#: Built once: json.dumps with options builds an encoder at every call.
+_COMPACT_SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def _flatten(value: Any) -> str | int | float | bool:
     # Claims come from JSON, so a scalar's type is exactly one of these (no subclasses); floats are finite
     # (compact.py refuses NaN and numbers beyond a double) and a double's repr reads back as the same double.
@@ -110,7 +114,7 @@ def _flatten(value: Any) -> str | int | float | bool:
     if kind is list and all(type(item) is str for item in value):
         # Lists of names are joined: groups, roles, audiences, permissions.
         return ",".join(value)
-    return json.dumps(_exact(value), separators=(",", ":"), sort_keys=True)
+    return _COMPACT_SORTED.encode(_exact(value))
 
 
 def _exact(value: Any) -> Any:
