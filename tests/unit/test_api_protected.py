@@ -551,3 +551,21 @@ def test_the_function_never_logs_the_bearer_token(caplog: pytest.LogCaptureFixtu
     assert "authorizer_context_missing" in logs
     assert token not in logs
     assert token.split(".")[2] not in logs
+
+
+def test_the_functions_refusals_are_logged_with_their_reason(caplog: pytest.LogCaptureFixture) -> None:
+    posted = post("mine", sub="alice")
+    caplog.clear()
+
+    call(one_message("DELETE", posted["id"], sub="mallory"))
+    call(post_messages(json.dumps({"text": "hi"}), scopes=READ))
+    call(post_messages("{"))  # a bad body is the client's own business: no line
+
+    lines = [json.loads(line) for line in logged_lines(caplog).splitlines()]
+    assert [
+        (line["level"], line["error"], line.get("message_id"), line.get("missing_scopes")) for line in lines
+    ] == [
+        ("INFO", "forbidden", posted["id"], None),
+        # Past the gateway's Deny, which covers every route ROUTE_SCOPES names: worth a warning.
+        ("WARNING", "insufficient_scope", None, "messages:write"),
+    ]
