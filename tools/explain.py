@@ -29,6 +29,7 @@ from jwt_authorizer.errors import ConfigurationError, Reason, TokenRejected, Ver
 from jwt_authorizer.jwks import HttpJsonFetcher, JsonFetcher
 from jwt_authorizer.keys import VerificationKey
 from jwt_authorizer.method_arn import MethodArn
+from jwt_authorizer.policy import MAX_CONTEXT_BYTES, build_context
 from jwt_authorizer.scopes import granted_scopes, scopes_of
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
@@ -82,6 +83,9 @@ HINTS: dict[Reason, str] = {
     Reason.INVALID_SCOPE_CLAIM: "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
     " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
     " strings.",
+    Reason.CONTEXT_TOO_LARGE: "sub, iss, the granted names (scope, scp and the SCOPE_CLAIMS values) and"
+    " client_id must fit in the 4 KiB the authorizer passes to your functions: is it an ID token full of"
+    " groups? Map a claim with fewer names in SCOPE_CLAIMS (app roles rather than groups).",
 }
 
 
@@ -348,11 +352,18 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
     except TokenRejected as rejection:
         report.rejected(rejection)
         return
-    report.note(f"scopes (scope, scp): {' '.join(sorted(scopes)) or '(none)'}")
+    report.note(f"scopes (scope, scp): {_names(scopes)}")
     if settings.scope_claims:
-        extra = sorted(granted - scopes)
         names = ", ".join(settings.scope_claims)
-        report.note(f"granted by SCOPE_CLAIMS ({names}): {' '.join(extra) or '(none)'}")
+        report.note(f"granted by SCOPE_CLAIMS ({names}): {_names(granted - scopes)}")
+    for name in sorted(granted):
+        if any(character.isspace() for character in name):
+            report.note(f"{json.dumps(name)} is one name: only a space (U+0020) between names separates them")
+    if not report.refused:  # the context is built from verified claims only
+        context = _step(report, lambda: build_context(claims, granted))
+        if context is not None:
+            size = len(json.dumps({"principalId": claims["sub"], **context}))
+            report.ok(f"the principalId and the context take {size} of their {MAX_CONTEXT_BYTES} bytes")
     for route in settings.routes:
         needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
         missing = sorted(route.scopes - granted)
@@ -361,6 +372,11 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
         else:
             report.ok(f"{route.key} needs {needs}")
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
+
+
+def _names(names: frozenset[str]) -> str:
+    """Names as a JSON array, so a name with a space in it shows as one."""
+    return json.dumps(sorted(names), ensure_ascii=False) if names else "(none)"
 
 
 def _conclude(report: _Report, verdict: _Verdict) -> Explanation:

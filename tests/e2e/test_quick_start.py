@@ -329,7 +329,11 @@ def test_the_readme_flow_post_list_read_then_only_the_author_deletes(stack: Stac
     posted = stack.call("POST", "/messages", author, json={"text": "Hello from the quick start"})
     assert posted.status_code == 201
     message = posted.json()
-    assert (message["text"], message["author"]) == ("Hello from the quick start", "dev-client")
+    assert (message["text"], message["author"], message["authorIssuer"]) == (
+        "Hello from the quick start",
+        "dev-client",
+        stack.provider,
+    )
 
     listed = stack.call("GET", "/messages", author)
     assert listed.status_code == 200

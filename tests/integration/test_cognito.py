@@ -146,7 +146,7 @@ def test_cognito_access_token_is_allowed_on_its_client_id_with_groups_in_the_con
         "context": {
             "sub": claims["sub"],
             "iss": pool.issuer,
-            "scope": "aws.cognito.signin.user.admin",
+            "scopes": '["aws.cognito.signin.user.admin"]',
             "client_id": pool.client_id,
             "token_use": "access",
             "iat": claims["iat"],

@@ -87,7 +87,7 @@ def test_a_valid_token_gets_the_whole_stage_with_denies_for_missing_scopes(
         "context": {
             "sub": "user-123",
             "iss": jwks_server.issuer,
-            "scope": "messages:read",
+            "scopes": '["messages:read"]',
             "client_id": "client-abc",
             "aud": AUDIENCE,
             "iat": 1_700_000_000,
@@ -221,6 +221,32 @@ def test_a_rejection_is_logged_and_counted_without_the_token(
         ("unauthorized", "token_expired", [1.0])
     ]
     _assert_no_token_material(logs.getvalue() + capsys.readouterr().out, expired)
+
+
+def test_a_sub_too_large_to_pass_on_is_refused_and_logged_with_its_own_reason(
+    handler: ModuleType,
+    logs: io.StringIO,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The review's case: a 6,000-character sub made a 12.3 KB answer; now it is refused, whole, never cut.
+    oversized = token(rsa_signing_key, jwks_server, sub="s" * 6_000)
+    unauthorized(handler, f"Bearer {oversized}", "GET/profile")
+    line = json.loads(logs.getvalue().splitlines()[-1])
+    assert {name: line[name] for name in ("message", "reason", "route", "kid", "iss")} == {
+        "message": "token rejected",
+        "reason": "context_too_large",
+        "route": "GET /profile",
+        "kid": "rsa-1",
+        "iss": jwks_server.issuer,
+    }
+    assert line["detail"].startswith("sub (also the principalId), iss, scopes and client_id take 12")
+    assert line["sub"] == "s" * 128  # clipped in the log, as any claimed value
+    metrics = [json.loads(out) for out in capsys.readouterr().out.splitlines() if out.startswith('{"_aws"')]
+    assert [(m["outcome"], m["reason"]) for m in metrics if "Decision" in m] == [
+        ("unauthorized", "context_too_large")
+    ]
 
 
 def test_allowed_calls_are_published_as_one_count_once_a_minute(

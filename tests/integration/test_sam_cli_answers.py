@@ -111,7 +111,7 @@ def test_under_the_sam_cli_a_permitted_route_gets_the_stage_wide_policy_as_deplo
     reader = mint(rsa_signing_key, claims_for(jwks_server.issuer, scope="messages:read"))
     answer = sam_cli.lambda_handler(event(f"Bearer {reader}", route), None)
     assert answer["policyDocument"] == {"Version": "2012-10-17", "Statement": [ALLOW_STAGE, DENY_POST]}
-    assert answer["context"]["scope"] == "messages:read"
+    assert answer["context"]["scopes"] == '["messages:read"]'
 
 
 def test_under_the_sam_cli_a_token_that_could_not_be_checked_is_still_a_server_error(

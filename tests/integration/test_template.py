@@ -28,6 +28,7 @@ from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from messages_api.errors import NotTheAuthor
+from messages_api.identity import Identity
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
@@ -584,13 +585,20 @@ def test_the_table_policy_allows_exactly_the_calls_the_store_makes_where_it_make
 
     messages_table.meta.events.register("before-parameter-build.dynamodb", record)
     store = MessageStore(messages_table, "MessagesTable")
-    message = Message("0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b", "hi", "alice", datetime(2026, 1, 1, tzinfo=UTC))
+    alice = Identity("https://issuer.example.com", "alice")
+    message = Message(
+        "0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b",
+        "hi",
+        alice.subject,
+        alice.issuer,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     store.put(message)
     store.get(message.id)
     store.newest(10)
     with pytest.raises(NotTheAuthor):
-        store.delete(message.id, author="mallory")
-    store.delete(message.id, author="alice")
+        store.delete(message.id, author=Identity(alice.issuer, "mallory"))
+    store.delete(message.id, author=alice)
     messages_table.meta.events.unregister("before-parameter-build.dynamodb", record)
 
     allowed = set()

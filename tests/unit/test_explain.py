@@ -103,8 +103,9 @@ Configuration
   [ok]   jti "dbe39bf3a3ba4238a513f51d6e1691c4"
 
 8. Scopes and routes
-         scopes (scope, scp): messages:read
-         granted by SCOPE_CLAIMS (roles): messages:write
+         scopes (scope, scp): ["messages:read"]
+         granted by SCOPE_CLAIMS (roles): ["messages:write"]
+  [ok]   the principalId and the context take 304 of their 4096 bytes
   [ok]   GET /messages needs messages:read
   [ok]   POST /messages needs messages:write
          any route not in ROUTE_SCOPES needs only a valid token
@@ -120,7 +121,7 @@ Verdict (the authorizer's own decision)
            "iss": "https://auth.example.com",
            "jti": "dbe39bf3a3ba4238a513f51d6e1691c4",
            "roles": "messages:write",
-           "scope": "messages:read messages:write",
+           "scopes": "[\\"messages:read\\",\\"messages:write\\"]",
            "sub": "5ba552d67"
          }
 """
@@ -238,6 +239,11 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
         "numeric jti": (mint(key, generic_claims(jti=7)), "invalid_jti"),
         "bad scope": (mint(key, generic_claims(scope=["a", 1])), "invalid_scope_claim"),
         "bad roles": (mint(key, generic_claims(roles={"admin": True})), "invalid_scope_claim"),
+        "huge sub": (mint(key, generic_claims(sub="s" * 6_000)), "context_too_large"),
+        "huge roles": (
+            mint(key, generic_claims(roles=[f"role-{n:04}" for n in range(400)])),
+            "context_too_large",
+        ),
         "cognito id token": (
             mint(key, cognito_id_claims(iss=GENERIC_ISSUER, aud="https://api.example.com")),
             "invalid_token_use",
@@ -261,6 +267,26 @@ def test_the_explanation_and_the_authorizer_agree_on_every_kind_of_token(key: Si
             # The step-by-step walk finds the very failure the pipeline stops at, first.
             assert first_failure is not None, name
             assert expected in first_failure, (name, first_failure)
+
+
+def test_a_name_with_another_whitespace_is_shown_as_the_one_name_it_is(key: SigningKey) -> None:
+    explanation = run(mint(key, generic_claims(scope="messages:read\tmessages:write")), key)
+    assert '         scopes (scope, scp): ["messages:read\\tmessages:write"]\n' in explanation.text
+    assert (
+        '         "messages:read\\tmessages:write" is one name: only a space (U+0020) between names separates'
+        " them\n" in explanation.text
+    )
+    assert "  [FAIL] GET /messages needs messages:read: missing messages:read -> 403\n" in explanation.text
+    assert explanation.denied == ["GET /messages", "POST /messages"]
+
+
+def test_a_token_too_large_to_pass_on_is_explained_with_its_size_and_a_hint(key: SigningKey) -> None:
+    explanation = run(mint(key, generic_claims(roles=[f"role-{n:04}" for n in range(400)])), key)
+    assert explanation.reason == "context_too_large"
+    assert "  [FAIL] context_too_large (sub (also the principalId), iss, scopes and client_id take" in (
+        explanation.text
+    )
+    assert "         fix: sub, iss, the granted names" in explanation.text
 
 
 def test_the_signature_is_never_printed(key: SigningKey) -> None:

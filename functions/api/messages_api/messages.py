@@ -33,7 +33,10 @@ _MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{
 class Message:
     id: str
     text: str
+    #: Who wrote it: the author's `sub`, of the issuer `author_issuer` (None only for a message stored
+    #: before the issuer was recorded: it can no longer be deleted through the API).
     author: str
+    author_issuer: str | None
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
@@ -41,6 +44,7 @@ class Message:
             "id": self.id,
             "text": self.text,
             "author": self.author,
+            "authorIssuer": self.author_issuer,
             "createdAt": timestamp(self.created_at),
         }
 

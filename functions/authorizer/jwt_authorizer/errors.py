@@ -46,6 +46,8 @@ class Reason(StrEnum):
     MISSING_SUB = "missing_sub"
     INVALID_JTI = "invalid_jti"
     INVALID_SCOPE_CLAIM = "invalid_scope_claim"
+    # What the authorizer passes on
+    CONTEXT_TOO_LARGE = "context_too_large"
 
 
 class TokenRejected(Exception):

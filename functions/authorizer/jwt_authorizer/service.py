@@ -96,14 +96,19 @@ class AuthorizerService:
     def _decide(self, verified: VerifiedToken) -> CachedToken:
         """What a verified token may do, whatever route and stage it comes to: kept while it is valid."""
         claims = verified.claims
-        # The context's scope is what the routes were checked against, so the functions behind the
-        # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
-        scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
+        try:
+            # The context's scopes are the names the routes were checked against, so the functions
+            # behind the authorizer, reading the same ROUTE_SCOPES, come to the same answer.
+            scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
+            context = build_context(claims, scopes)
+        except TokenRejected as rejection:
+            rejection.fields = {"kid": verified.kid, "iss": verified.issuer, "sub": verified.subject}
+            raise
         return CachedToken(
             principal_id=verified.subject,
             scopes=scopes,
             denied=self._routes.denied(scopes),
-            context=build_context(claims, scopes),
+            context=context,
             expires_at=claims["exp"],
             issuer=verified.issuer,
             key_epoch=verified.key_epoch,
