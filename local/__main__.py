@@ -18,6 +18,7 @@ from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
+from local.serving import PortUnavailable
 from local.sam_local import SamLocalError, SamLocalOptions, split_arguments
 from local.sam_local import run as run_sam_local
 from local.stack import LocalStack, StackOptions
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         FunctionLoadError,
         LocalDynamoDBError,
         SamLocalError,
+        PortUnavailable,
         ValueError,
         OSError,
     ) as error:
@@ -115,6 +117,8 @@ def _dev(args: argparse.Namespace) -> int:
         external_jwks_uri=args.jwks_uri or None,
         parameters=parameters,
     )
+    # The functions' cold starts take a few seconds; until the banner, the ports refuse connections.
+    print("Starting: loading the template and the functions (a few seconds)...", flush=True)
     stack = LocalStack(options, log=lambda line: print(line, flush=True))
     stack.start()
     print(_banner(stack), flush=True)
@@ -234,7 +238,9 @@ def _token(args: argparse.Namespace) -> int:
         print(f"error: the token endpoint answered {error.code}: {error.read().decode()}", file=sys.stderr)
     except urllib.error.URLError:
         print(
-            f"error: no local provider on 127.0.0.1:{args.provider_port}; start it with `make dev`",
+            f"error: no local provider answers on 127.0.0.1:{args.provider_port} (PROVIDER_PORT):"
+            " start one with `make dev` in another terminal, or, if it runs on another port, say which:"
+            " make token PROVIDER_PORT=<its port>",
             file=sys.stderr,
         )
     return 1

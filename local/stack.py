@@ -12,6 +12,7 @@ from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
+from local.serving import port_of
 from local.template import ApiSpec, declared_parameters, load_api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,20 +56,31 @@ class LocalStack:
             parameters["JwksUri"] = options.external_jwks_uri or ""
         else:
             config = ProviderConfig.load(options.provider_config)
-            self.provider = ProviderServer(options.host, options.provider_port, log=log)
+            with port_of("the OpenID provider", "PROVIDER_PORT"):
+                self.provider = ProviderServer(options.host, options.provider_port, log=log)
             self.issuer = TokenIssuer(
                 self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
             )
             self.provider.issuer = self.issuer
+            # Serving before the functions load: the authorizer's cold start fetches the keys from it.
+            self.issuer.keys.active()  # the signing key exists before the first request needs it
+            self.provider.start()
             parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
         # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
-        self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        try:
+            with port_of("the API", "API_PORT"):
+                self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        except BaseException:
+            if self.provider is not None:
+                self.provider.stop()
+            raise
         try:
             declared = declared_parameters(options.template)
             if "PublicApiUrl" in declared:
                 parameters.setdefault("PublicApiUrl", self.api_server.url)
             if ENDPOINT_PARAMETER in declared and ENDPOINT_PARAMETER not in parameters:
-                self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
+                with port_of("the local DynamoDB", "DYNAMODB_PORT"):
+                    self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
                 self.dynamodb.start()
                 parameters[ENDPOINT_PARAMETER] = self.dynamodb.url
             self.api: ApiSpec = load_api(options.template, parameters, options.api)
@@ -80,7 +92,7 @@ class LocalStack:
         except BaseException:
             self.api_server.close()
             if self.provider is not None:
-                self.provider.close()
+                self.provider.stop()
             if self.dynamodb is not None:
                 self.dynamodb.stop()
             raise
@@ -100,9 +112,7 @@ class LocalStack:
         return self.dynamodb.url if self.dynamodb else None
 
     def start(self) -> None:
-        if self.provider is not None and self.issuer is not None:
-            self.issuer.keys.active()  # create the signing key before the first request needs it
-            self.provider.start()
+        """Listen on the API's port: until now, connections to it were refused, not left waiting."""
         self.api_server.start()
 
     def stop(self) -> None:
