@@ -297,6 +297,34 @@ def test_the_template_routes_are_all_served(stack: Stack) -> None:
     assert unknown.headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "with_token"),
+    [
+        ("GET", "/no-such-route", False),
+        ("GET", "/no-such-route", True),  # a valid token changes nothing: no authorizer runs
+        ("PUT", "/messages", True),  # a route's path with a method it does not take
+        ("POST", "/public", False),
+        ("GET", "/messages/019b7ca9-8f2e-7000-8000-000000000000/extra", True),
+    ],
+)
+def test_an_unknown_route_or_method_is_404_in_the_errors_shape(
+    stack: Stack, method: str, path: str, with_token: bool
+) -> None:
+    response = stack.call(method, path, stack.token() if with_token else None)
+
+    # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response, read by the local gateway.
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "error": "not_found",
+            "message": "No route matches this method and path",
+            "requestId": response.headers["x-amzn-RequestId"],
+        },
+    )
+    assert stack.lines[-1].startswith(f"{method} {path} → 404 in ")
+    assert stack.lines[-1].endswith(" · no such route")
+
+
 # The messages API: stored in the stack's DynamoDB, each caller's own to delete ------------------------
 
 

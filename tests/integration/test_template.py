@@ -691,6 +691,15 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
             "responseParameters": {},
             "responseTemplates": {"application/json": UNAVAILABLE},
         },
+        # An unknown route or method: 404 in the errors' shape, not 403 "Missing Authentication Token".
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": "404",
+            "responseParameters": {},
+            "responseTemplates": {
+                "application/json": '{"error": "not_found", "message": "No route matches this method and path", '
+                '"requestId": "$context.requestId"}'
+            },
+        },
     }
 
 
@@ -711,6 +720,7 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
         },
         "AUTHORIZER_FAILURE": {},
         "AUTHORIZER_CONFIGURATION_ERROR": {},
+        "MISSING_AUTHENTICATION_TOKEN": {},
     }
 
 
