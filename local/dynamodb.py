@@ -136,4 +136,3 @@ class LocalDynamoDB:
         self._tables = []
         self._server.stop()
         self._started = False
-

@@ -88,7 +88,7 @@ class _Server(ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if isinstance(error, CLIENT_GONE):
             host, port = client_address[:2]
-            self.on_disconnect(f"{host}:{port} disconnected before its answer was written ({type(error).__name__})")
+            self.on_disconnect(f"{host}:{port} left before its answer was written ({type(error).__name__})")
             return
         super().handle_error(request, client_address)
 

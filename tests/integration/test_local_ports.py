@@ -38,7 +38,12 @@ def test_a_busy_port_names_itself_its_service_and_its_variable(
     busy_port: int, tmp_path: Path, option: str, service: str, variable: str
 ) -> None:
     ports = {"api_port": 0, "provider_port": 0, "dynamodb_port": 0, option: busy_port}
-    options = StackOptions(key_file=tmp_path / "keys.json", **ports)
+    options = StackOptions(
+        key_file=tmp_path / "keys.json",
+        api_port=ports["api_port"],
+        provider_port=ports["provider_port"],
+        dynamodb_port=ports["dynamodb_port"],
+    )
 
     with pytest.raises(PortUnavailable) as raised:
         LocalStack(options, log=lambda line: None)
@@ -56,13 +61,15 @@ def test_the_api_refuses_connections_until_the_stack_is_started_then_answers(tmp
     )
     try:
         # Then a client is refused at once rather than left waiting on a port nothing answers yet...
-        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", stack.api_server.port)):
+        port = stack.api_server.port
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
             pass
         # ...and once started, the same port answers.
         stack.start()
         assert requests.get(f"{stack.api_url}/public", timeout=10).status_code == 200
     finally:
         stack.stop()
+
 
 class _AnswerOnceTheClientHasGone(KeepAliveHandler):
     client_gone = threading.Event()

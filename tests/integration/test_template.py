@@ -696,8 +696,8 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
             "statusCode": "404",
             "responseParameters": {},
             "responseTemplates": {
-                "application/json": '{"error": "not_found", "message": "No route matches this method and path", '
-                '"requestId": "$context.requestId"}'
+                "application/json": '{"error": "not_found", "message": '
+                '"No route matches this method and path", "requestId": "$context.requestId"}'
             },
         },
     }
