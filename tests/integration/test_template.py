@@ -429,9 +429,9 @@ def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack:
     assert settings.routes == RouteTable.parse(ROUTE_SCOPES)
 
 
-def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict[str, Any]) -> None:
-    readme = (ROOT / "README.md").read_text()
-    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def test_the_authorizers_variables_are_the_ones_the_configuration_reference_documents(stack: dict[str, Any]) -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    configuration = reference.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", configuration, flags=re.MULTILINE))
 
     variables = set(environment(stack, "AuthorizerFunction"))
