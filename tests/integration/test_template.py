@@ -429,7 +429,7 @@ def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack:
     assert settings.routes == RouteTable.parse(ROUTE_SCOPES)
 
 
-def test_the_authorizers_variables_are_the_ones_the_configuration_reference_documents(stack: dict[str, Any]) -> None:
+def test_the_authorizers_variables_are_the_ones_the_reference_documents(stack: dict[str, Any]) -> None:
     reference = (ROOT / "docs" / "configuration.md").read_text()
     configuration = reference.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", configuration, flags=re.MULTILINE))
