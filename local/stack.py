@@ -43,7 +43,10 @@ class LocalStack:
         log: Log = print,
         clock: Callable[[], float] = time.monotonic,
         provider_now: Callable[[], float] = time.time,
+        wrap_issuer: Callable[[TokenIssuer], TokenIssuer] | None = None,
     ) -> None:
+        """`wrap_issuer`, if given, wraps the local provider's issuer before the provider serves (and so
+        before the authorizer's cold start fetches its keys): a test counts what it serves through it."""
         self.options = options
         self.provider: ProviderServer | None = None
         self.issuer: TokenIssuer | None = None
@@ -55,17 +58,8 @@ class LocalStack:
             parameters |= {"IssuerUrl": options.external_issuer, "Audience": options.external_audience}
             parameters["JwksUri"] = options.external_jwks_uri or ""
         else:
-            config = ProviderConfig.load(options.provider_config)
-            with port_of("the OpenID provider", "PROVIDER_PORT"):
-                self.provider = ProviderServer(options.host, options.provider_port, log=log)
-            self.issuer = TokenIssuer(
-                self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
-            )
-            self.provider.issuer = self.issuer
-            # Serving before the functions load: the authorizer's cold start fetches the keys from it.
-            self.issuer.keys.active()  # the signing key exists before the first request needs it
-            self.provider.start()
-            parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
+            self.provider, self.issuer = _serve_provider(options, log, provider_now, wrap_issuer)
+            parameters |= {"IssuerUrl": self.provider.url, "Audience": self.issuer.config.audience}
         # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
         try:
             with port_of("the API", "API_PORT"):
@@ -121,3 +115,26 @@ class LocalStack:
             self.provider.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()
+
+
+def _serve_provider(
+    options: StackOptions,
+    log: Log,
+    now: Callable[[], float],
+    wrap_issuer: Callable[[TokenIssuer], TokenIssuer] | None,
+) -> tuple[ProviderServer, TokenIssuer]:
+    """The local provider, already serving: the authorizer's cold start fetches its keys from it."""
+    config = ProviderConfig.load(options.provider_config)
+    with port_of("the OpenID provider", "PROVIDER_PORT"):
+        provider = ProviderServer(options.host, options.provider_port, log=log)
+    try:
+        issuer = TokenIssuer(provider.url, config, KeyStore(options.key_file, now=now), now=now)
+        if wrap_issuer is not None:
+            issuer = wrap_issuer(issuer)
+        provider.issuer = issuer
+        issuer.keys.active()  # the signing key exists before the first request needs it
+    except BaseException:
+        provider.close()
+        raise
+    provider.start()
+    return provider, issuer
