@@ -877,6 +877,9 @@ class ProviderServer(BackgroundServer):
                     payload, media_type = reply.page.encode(), "text/html; charset=utf-8"
                 else:
                     payload, media_type = json.dumps(reply.body).encode(), "application/json"
+                # Logged before the answer is written, so whoever gets the answer can see the line.
+                if log is not None:
+                    log(f"{method} {path} → {reply.status}{_outcome(reply)}")
                 self.send_response(reply.status)
                 if payload:
                     self.send_header("Content-Type", media_type)
@@ -885,8 +888,6 @@ class ProviderServer(BackgroundServer):
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                if log is not None:
-                    log(f"{method} {path} → {reply.status}{_outcome(reply)}")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

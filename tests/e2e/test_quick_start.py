@@ -4,10 +4,12 @@ from the local OpenID provider, both on free ports of 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -15,9 +17,12 @@ import pytest
 import requests
 
 from devkit.clock import FakeClock
+from local import authorizer_env
+from local.__main__ import authorizer_environment
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
 from tests.support.discovery import challenge_parameters
+from tools.explain import main as explain_main
 
 
 class ProviderClock:
@@ -275,6 +280,31 @@ def test_make_token_prints_a_token_with_the_asked_scope(
     assert stack.call("GET", "/messages", token).status_code == 200
 
 
+def test_explain_needs_only_the_token_while_the_stack_runs_and_shows_each_routes_verdict(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the settings file `make dev` writes for its authorizer
+    environment = authorizer_environment(stack.running)
+    assert environment is not None
+    settings = authorizer_env.write(environment, tmp_path / "authorizer-env.json")
+    monkeypatch.delenv("ISSUER", raising=False)
+    token = stack.token("messages:read")
+    out = io.StringIO()
+
+    # When a token from the running stack is explained with nothing else
+    code = explain_main([token], stdout=out, stack_settings=settings)
+
+    # Then the verdict is the stack's: valid, with the routes its scope lacks, and the context as strings
+    text = out.getvalue()
+    assert code == 0, text
+    assert text.startswith(f"Settings of the local stack (make dev), from {settings}.\n")
+    assert "  [ok]   GET /messages needs messages:read\n" in text
+    assert "  [FAIL] POST /messages needs messages:write: missing messages:write -> 403\n" in text
+    assert "  [ok]   valid token; 403 insufficient_scope on: POST /messages, DELETE /messages/{id}\n" in text
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert f'           "exp": "{exp}",\n' in text
+
+
 #: Each route of the template, in the order the test calls them, and what its function answers.
 SERVED = {
     ("GET", "/public", None): 200,
@@ -307,6 +337,34 @@ def test_the_template_routes_are_all_served(stack: Stack) -> None:
             created = response.json()
     unknown = stack.call("GET", "/no-such-route", token)
     assert unknown.headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "with_token"),
+    [
+        ("GET", "/no-such-route", False),
+        ("GET", "/no-such-route", True),  # a valid token changes nothing: no authorizer runs
+        ("PUT", "/messages", True),  # a route's path with a method it does not take
+        ("POST", "/public", False),
+        ("GET", "/messages/019b7ca9-8f2e-7000-8000-000000000000/extra", True),
+    ],
+)
+def test_an_unknown_route_or_method_is_404_in_the_errors_shape(
+    stack: Stack, method: str, path: str, with_token: bool
+) -> None:
+    response = stack.call(method, path, stack.token() if with_token else None)
+
+    # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response, read by the local gateway.
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "error": "not_found",
+            "message": "No route matches this method and path",
+            "requestId": response.headers["x-amzn-RequestId"],
+        },
+    )
+    assert stack.lines[-1].startswith(f"{method} {path} → 404 in ")
+    assert stack.lines[-1].endswith(" · no such route")
 
 
 # The messages API: stored in the stack's DynamoDB, each caller's own to delete ------------------------

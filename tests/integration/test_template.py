@@ -430,9 +430,9 @@ def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack:
     assert settings.routes == RouteTable.parse(ROUTE_SCOPES)
 
 
-def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict[str, Any]) -> None:
-    readme = (ROOT / "README.md").read_text()
-    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def test_the_authorizers_variables_are_the_ones_the_reference_documents(stack: dict[str, Any]) -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    configuration = reference.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", configuration, flags=re.MULTILINE))
 
     variables = set(environment(stack, "AuthorizerFunction"))
@@ -697,6 +697,15 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
             "responseParameters": {},
             "responseTemplates": {"application/json": UNAVAILABLE},
         },
+        # An unknown route or method: 404 in the errors' shape, not 403 "Missing Authentication Token".
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": "404",
+            "responseParameters": {},
+            "responseTemplates": {
+                "application/json": '{"error": "not_found", "message": '
+                '"No route matches this method and path", "requestId": "$context.requestId"}'
+            },
+        },
     }
 
 
@@ -715,6 +724,7 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
         },
         "AUTHORIZER_FAILURE": {},
         "AUTHORIZER_CONFIGURATION_ERROR": {},
+        "MISSING_AUTHENTICATION_TOKEN": {},
     }
 
 

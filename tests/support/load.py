@@ -202,11 +202,10 @@ def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _Counti
             key_file=key_file,
             parameters={"AuthorizerCacheTtl": str(authorizer_cache_ttl)},
         )
-        stack = LocalStack(options, log=lines.append)
-        assert stack.issuer is not None
-        assert stack.provider is not None
-        counting = _CountingIssuer(stack.issuer)
-        stack.provider.issuer = counting
+        # Counting from the start: the authorizer's cold start fetches the keys while the stack is built.
+        stack = LocalStack(options, log=lines.append, wrap_issuer=_CountingIssuer)
+        counting = stack.issuer
+        assert isinstance(counting, _CountingIssuer)
         stack.start()
         try:
             yield stack, counting, key_file, lines

@@ -291,7 +291,29 @@ def test_a_message_that_does_not_exist_is_404() -> None:
     )
 
 
-ID_ERROR = "The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b"
+ID_ADVICE = (
+    "message ids are UUIDv7, as POST /messages returns them in 'id'"
+    " (like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b)"
+)
+ID_ERROR = f"The message id is not a UUIDv7: {ID_ADVICE}"
+
+
+@pytest.mark.parametrize(
+    ("message_id", "version"),
+    [
+        ("019b7ca9-8f2e-4000-8000-000000000000", 4),  # what uuid.uuid4() and most tools make
+        ("019B7CA9-8F2E-1000-8000-000000000000", 1),
+        ("019b7ca9-8f2e-6000-8000-000000000000", 6),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_uuid_of_another_version_is_400_saying_the_ids_are_uuidv7(
+    method: str, message_id: str, version: int
+) -> None:
+    assert call(one_message(method, message_id))[:2] == (
+        400,
+        {"error": "invalid_request", "message": f"The message id is a UUID version {version}; {ID_ADVICE}"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -299,7 +321,6 @@ ID_ERROR = "The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6
     [
         "nope",
         "42",
-        "019b7ca9-8f2e-4000-8000-000000000000",  # a UUID, but version 4: never a message id
         "019b7ca98f2e70008000000000000000",  # no hyphens
         "{019b7ca9-8f2e-7000-8000-000000000000}",
         "019b7ca9-8f2e-7000-8000-000000000000 ",
