@@ -353,13 +353,21 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
         extra = sorted(granted - scopes)
         names = ", ".join(settings.scope_claims)
         report.note(f"granted by SCOPE_CLAIMS ({names}): {' '.join(extra) or '(none)'}")
+    denied_methods = []
     for route in settings.routes:
         needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
         missing = sorted(route.scopes - granted)
         if missing:
             report.fail(f"{route.key} needs {needs}: missing {' '.join(missing)} -> 403")
+            denied_methods.append("any method" if route.method == "*" else route.method)
         else:
             report.ok(f"{route.key} needs {needs}")
+    if denied_methods:
+        methods = " and ".join(dict.fromkeys(denied_methods))
+        report.note(
+            "a denied route is denied in each spelling API Gateway may route to it: with a trailing slash,"
+            f" and any {methods} path with a doubled slash or a %-encoding (docs/security.md)"
+        )
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
 
 

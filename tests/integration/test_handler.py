@@ -20,6 +20,7 @@ from jwt_authorizer.service import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
 from jwt_authorizer.verify import TokenVerifier
 from tests.support.harness import install_clocks
+from tests.support.policies import denied_resources
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
@@ -81,7 +82,11 @@ def test_a_valid_token_gets_the_whole_stage_with_denies_for_missing_scopes(
             "Version": "2012-10-17",
             "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"},
-                {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/POST/messages"]},
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Deny",
+                    "Resource": denied_resources(STAGE, "POST/messages"),
+                },
             ],
         },
         "context": {
