@@ -17,6 +17,7 @@ import requests
 from devkit.clock import FakeClock
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
+from tests.support.raw_http import send_as_is
 
 
 class ProviderClock:
@@ -137,6 +138,32 @@ def test_read_only_token_cannot_post_messages_403_insufficient_scope(stack: Stac
 
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", ["/messages/", "//messages", "/messages//", "/m%65ssages"])
+def test_read_only_token_is_denied_posting_by_the_gateway_in_any_spelling_of_the_path(
+    stack: Stack, path: str
+) -> None:
+    first_line = len(stack.lines)
+    token = stack.token("messages:read")
+
+    response = send_as_is(
+        stack.api,
+        "POST",
+        path,
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        b"{}",
+    )
+
+    # Where the gateway routes the spelling to POST /messages, the authorizer's Deny answers it; the
+    # others reach no route at all (docs/local-stack.md).
+    decision = next(line for line in stack.lines[first_line:] if " · " in line).split(" · ")[1]
+    if path in ("/messages/", "//messages"):
+        assert decision.startswith("deny"), decision
+        assert (response.status, response.json()["error"]) == (403, "insufficient_scope")
+    else:
+        assert decision == "no such route"
+        assert response.status in (403, 404), response.body
 
 
 def test_tampered_token_is_401(stack: Stack) -> None:
