@@ -166,6 +166,25 @@ def test_read_only_token_is_denied_posting_by_the_gateway_in_any_spelling_of_the
         assert response.status in (403, 404), response.body
 
 
+@pytest.mark.parametrize(
+    ("path", "host"),
+    [
+        ("/.well-known/oauth-protected-resource/", None),
+        ("//.well-known/oauth-protected-resource", None),
+        ("/.well-known/oauth-protected-resource", "not a host"),
+    ],
+)
+def test_the_open_metadata_route_never_answers_a_server_error(
+    stack: Stack, path: str, host: str | None
+) -> None:
+    response = send_as_is(stack.api, "GET", path, {"Host": host} if host else {})
+
+    if host is None:
+        assert (response.status, response.json()["resource"]) == (200, stack.api)
+    else:  # the local gateway passes the client's Host header on as the domain name
+        assert (response.status, response.json()["error"]) == (400, "invalid_request")
+
+
 def test_tampered_token_is_401(stack: Stack) -> None:
     header, payload, signature = stack.token("messages:read").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
