@@ -259,14 +259,28 @@ def test_allowed_calls_write_no_log_line(
     assert logs.getvalue() == before
 
 
-def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes(
-    handler: ModuleType, logs: io.StringIO, rsa_signing_key: SigningKey, jwks_server: JwksServer
+@pytest.mark.parametrize(
+    ("spelling", "route"),
+    [
+        ("POST/messages", "POST /messages"),
+        ("POST/messages/", "POST /messages/"),
+        ("POST//messages", "POST //messages"),
+    ],
+)
+def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes_in_any_spelling(
+    handler: ModuleType,
+    logs: io.StringIO,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    spelling: str,
+    route: str,
 ) -> None:
-    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", "POST/messages"), None)
+    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", spelling), None)
     line = json.loads(logs.getvalue().splitlines()[-1])
+    # The route as the call spelled it, and what the token lacks for it.
     assert (line["message"], line["route"], line["missing_scopes"]) == (
         "route denied: insufficient scope",
-        "POST /messages",
+        route,
         ["messages:write"],
     )
 
