@@ -96,7 +96,13 @@ class Route:
         request's template resource (`/messages/{id}`): one leading slash is the separator before it,
         any further one is part of the spelling, exactly as IAM reads the method ARN.
         """
-        return _covered(self.resource_paths, f"{method.upper()}/{path.removeprefix('/')}")
+        method = method.upper()
+        if self.method not in (ANY_METHOD, method):
+            return False  # every pattern of the route starts with its method
+        return (
+            _resources_pattern(self.resource_paths).fullmatch(f"{method}/{path.removeprefix('/')}")
+            is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -165,15 +171,12 @@ def _route(key: object, scopes: object) -> Route:
 # computed once. The tables are small and fixed at cold start, so the caches stay small.
 
 
-@functools.lru_cache(maxsize=4_096)
-def _covered(resource_paths: tuple[str, ...], request: str) -> bool:
-    return any(_resource_pattern(pattern).fullmatch(request) for pattern in resource_paths)
-
-
 @functools.cache
-def _resource_pattern(resource_path: str) -> re.Pattern[str]:
-    # IAM's `*` matches any run of characters, slashes included; everything else is literal.
-    return re.compile(".*".join(map(re.escape, resource_path.split("*"))), re.DOTALL)
+def _resources_pattern(resource_paths: tuple[str, ...]) -> re.Pattern[str]:
+    # One pattern for all of a route's resources. IAM's `*` matches any run of characters, slashes
+    # included; everything else is literal.
+    alternatives = (".*".join(map(re.escape, resource_path.split("*"))) for resource_path in resource_paths)
+    return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives), re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1_024)
