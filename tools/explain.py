@@ -359,14 +359,14 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
         missing = sorted(route.scopes - granted)
         if missing:
             report.fail(f"{route.key} needs {needs}: missing {' '.join(missing)} -> 403")
-            denied_methods.append("any method" if route.method == "*" else route.method)
+            denied_methods.append(route.method)
         else:
             report.ok(f"{route.key} needs {needs}")
     if denied_methods:
-        methods = " and ".join(dict.fromkeys(denied_methods))
+        methods = "" if "*" in denied_methods else " and ".join(dict.fromkeys(denied_methods)) + " "
         report.note(
             "a denied route is denied in each spelling API Gateway may route to it: with a trailing slash,"
-            f" and any {methods} path with a doubled slash or a %-encoding (docs/security.md)"
+            f" and any {methods}path with a doubled slash or a %-encoding (docs/security.md)"
         )
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
 
