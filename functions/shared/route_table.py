@@ -92,9 +92,10 @@ class Route:
     def matches(self, method: str, path: str) -> bool:
         """True when a request for `method` and `path` falls under this route's resources.
 
-        `path` is the path a methodArn ends with (`messages/42`, `messages/42/`, `/messages`) or a
-        request's template resource (`/messages/{id}`): one leading slash is the separator before it,
-        any further one is part of the spelling, exactly as IAM reads the method ARN.
+        `path` is the request's path as the client spelled it (`/messages/42`, `/messages/`,
+        `//messages`: a methodArn's path after a `/`) or its template resource (`/messages/{id}`). It is
+        read as IAM reads the method ARN `<METHOD>/<path without its first slash>`: any further slash is
+        part of the spelling. A path without its leading slash (`messages/42`) is read as if it had one.
         """
         method = method.upper()
         if self.method not in (ANY_METHOD, method):

@@ -107,8 +107,8 @@ def test_under_the_sam_cli_a_refused_token_gets_a_policy_allowing_nothing_not_an
 
 @pytest.mark.parametrize(
     "route",
-    ["POST/messages", "POST/messages/", "POST//messages", "POST/messages//", "POST/m%65ssages"],
-    ids=["own spelling", "trailing slash", "leading doubled slash", "doubled trailing slash", "encoded"],
+    ["POST/messages", "POST/messages/", "POST//messages", "POST/messages//", "POST/m%65ssages", "POST//x"],
+    ids=["own spelling", "trailing slash", "leading doubled", "doubled trailing", "encoded", "any doubled"],
 )
 def test_under_the_sam_cli_a_route_the_token_lacks_a_scope_for_gets_only_the_deny(
     sam_cli: ModuleType, rsa_signing_key: SigningKey, jwks_server: JwksServer, route: str
