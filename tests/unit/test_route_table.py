@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jwt_authorizer.method_arn import MethodArn
@@ -300,6 +300,7 @@ def _spelled_requests(draw: st.DrawFn) -> _Spelled:
     return _Spelled(table, route, method, path, scopes, same_letters)
 
 
+@settings(max_examples=500, deadline=None)  # about 1 ms each: the spellings are many
 @given(_spelled_requests())
 def test_the_authorizer_and_the_function_agree_on_every_spelling(request: _Spelled) -> None:
     method_arn = f"{STAGE}/{request.method}/{request.path}"
