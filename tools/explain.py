@@ -379,13 +379,21 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
         if context is not None:
             size = len(json.dumps({"principalId": claims["sub"], **context}))
             report.ok(f"the principalId and the context take {size} of their {MAX_CONTEXT_BYTES} bytes")
+    denied_methods = []
     for route in settings.routes:
         needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
         missing = sorted(route.scopes - granted)
         if missing:
             report.fail(f"{route.key} needs {needs}: missing {' '.join(missing)} -> 403")
+            denied_methods.append(route.method)
         else:
             report.ok(f"{route.key} needs {needs}")
+    if denied_methods:
+        methods = "" if "*" in denied_methods else " and ".join(dict.fromkeys(denied_methods)) + " "
+        report.note(
+            "a denied route is denied in each spelling API Gateway may route to it: with a trailing slash,"
+            f" and any {methods}path with a doubled slash or a %-encoding (docs/security.md)"
+        )
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
 
 

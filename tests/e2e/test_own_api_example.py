@@ -15,6 +15,7 @@ import requests
 from local.stack import LocalStack, StackOptions
 from local.template import AuthorizerSpec, RouteSpec
 from tests.support.discovery import challenge_parameters, discover_token
+from tests.support.raw_http import send_as_is
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
 #: The local provider's clients for the example (make dev PROVIDER_CONFIG=examples/own-api/provider.json).
@@ -130,6 +131,19 @@ def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_exam
         "resource_metadata": f"{example.api}/.well-known/oauth-protected-resource",
     }
     assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
+
+
+@pytest.mark.parametrize("path", ["/orders/", "//orders", "///orders/"])
+def test_a_token_without_the_routes_scope_is_denied_it_in_every_spelling_the_gateway_routes(
+    example: Example, path: str
+) -> None:
+    # The example's function trusts the authorizer and checks no scope: the policy alone must deny.
+    reader = example.token("viewer", "orders:read")
+
+    denied = send_as_is(example.api, "POST", path, {"Authorization": f"Bearer {reader}"})
+
+    assert denied.status == 403, denied.body
+    assert denied.json()["error"] == "insufficient_scope"
 
 
 def test_from_the_examples_url_alone_a_client_finds_the_issuer_and_the_orders_scopes(

@@ -22,6 +22,7 @@ from local.__main__ import authorizer_environment
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
 from tests.support.discovery import challenge_parameters
+from tests.support.raw_http import send_as_is
 from tools.explain import main as explain_main
 
 
@@ -146,6 +147,51 @@ def test_read_only_token_cannot_post_messages_403_insufficient_scope(stack: Stac
 
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", ["/messages/", "//messages", "/messages//", "/m%65ssages"])
+def test_read_only_token_is_denied_posting_by_the_gateway_in_any_spelling_of_the_path(
+    stack: Stack, path: str
+) -> None:
+    first_line = len(stack.lines)
+    token = stack.token("messages:read")
+
+    response = send_as_is(
+        stack.api,
+        "POST",
+        path,
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        b"{}",
+    )
+
+    # Where the gateway routes the spelling to POST /messages, the authorizer's Deny answers it; the
+    # others reach no route at all (docs/local-stack.md).
+    decision = next(line for line in stack.lines[first_line:] if " · " in line).split(" · ")[1]
+    if path in ("/messages/", "//messages"):
+        assert decision.startswith("deny"), decision
+        assert (response.status, response.json()["error"]) == (403, "insufficient_scope")
+    else:
+        assert decision == "no such route"
+        assert response.status in (403, 404), response.body
+
+
+@pytest.mark.parametrize(
+    ("path", "host"),
+    [
+        ("/.well-known/oauth-protected-resource/", None),
+        ("//.well-known/oauth-protected-resource", None),
+        ("/.well-known/oauth-protected-resource", "not a host"),
+    ],
+)
+def test_the_open_metadata_route_never_answers_a_server_error(
+    stack: Stack, path: str, host: str | None
+) -> None:
+    response = send_as_is(stack.api, "GET", path, {"Host": host} if host else {})
+
+    if host is None:
+        assert (response.status, response.json()["resource"]) == (200, stack.api)
+    else:  # the local gateway passes the client's Host header on as the domain name
+        assert (response.status, response.json()["error"]) == (400, "invalid_request")
 
 
 def test_tampered_token_is_401(stack: Stack) -> None:

@@ -20,6 +20,7 @@ from jwt_authorizer.service import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
 from jwt_authorizer.verify import TokenVerifier
 from tests.support.harness import install_clocks
+from tests.support.policies import denied_resources
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
@@ -81,7 +82,11 @@ def test_a_valid_token_gets_the_whole_stage_with_denies_for_missing_scopes(
             "Version": "2012-10-17",
             "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"},
-                {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/POST/messages"]},
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Deny",
+                    "Resource": denied_resources(STAGE, "POST/messages"),
+                },
             ],
         },
         "context": {
@@ -280,14 +285,28 @@ def test_allowed_calls_write_no_log_line(
     assert logs.getvalue() == before
 
 
-def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes(
-    handler: ModuleType, logs: io.StringIO, rsa_signing_key: SigningKey, jwks_server: JwksServer
+@pytest.mark.parametrize(
+    ("spelling", "route"),
+    [
+        ("POST/messages", "POST /messages"),
+        ("POST/messages/", "POST /messages/"),
+        ("POST//messages", "POST //messages"),
+    ],
+)
+def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes_in_any_spelling(
+    handler: ModuleType,
+    logs: io.StringIO,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    spelling: str,
+    route: str,
 ) -> None:
-    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", "POST/messages"), None)
+    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", spelling), None)
     line = json.loads(logs.getvalue().splitlines()[-1])
+    # The route as the call spelled it, and what the token lacks for it.
     assert (line["message"], line["route"], line["missing_scopes"]) == (
         "route denied: insufficient scope",
-        "POST /messages",
+        route,
         ["messages:write"],
     )
 

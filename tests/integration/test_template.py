@@ -34,6 +34,7 @@ from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
 from tests.support import stack_options
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
+from tests.support.policies import denied_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -310,7 +311,7 @@ def test_the_sample_authorizer_event_with_a_real_token_gets_a_stage_wide_policy(
             {
                 "Action": "execute-api:Invoke",
                 "Effect": "Deny",
-                "Resource": [f"{stage}/DELETE/messages/*", f"{stage}/POST/messages"],
+                "Resource": denied_resources(stage, "DELETE/messages/*", "POST/messages"),
             },
         ],
     }

@@ -170,6 +170,22 @@ def test_create_message_without_the_write_scope_is_forbidden_even_with_read() ->
     assert list_messages()[1]["messages"] == []
 
 
+@pytest.mark.parametrize(
+    ("path", "context_path"), [("/messages/", "/dev/messages/"), ("/messages", "/dev//messages")]
+)
+def test_the_function_reads_the_route_from_its_resource_whatever_the_spelling_of_the_path(
+    path: str, context_path: str
+) -> None:
+    # API Gateway routes these spellings to POST /messages; the re-check reads the matched resource.
+    event = post_messages(json.dumps({"text": "hi"}), scope="messages:read")
+    event["path"], event["requestContext"]["path"] = path, context_path
+
+    status, body, _ = call(event)
+
+    assert (status, body["error"]) == (403, "insufficient_scope")
+    assert list_messages()[1]["messages"] == []
+
+
 # GET /messages -------------------------------------------------------------------------------------------
 
 

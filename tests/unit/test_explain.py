@@ -143,6 +143,10 @@ def test_a_missing_scope_is_shown_against_each_route(key: SigningKey) -> None:
     assert "  [ok]   GET /messages needs messages:read\n" in explanation.text
     assert "  [FAIL] POST /messages needs messages:write: missing messages:write -> 403\n" in explanation.text
     assert "  [ok]   valid token; 403 insufficient_scope on: POST /messages\n" in explanation.text
+    assert (
+        "         a denied route is denied in each spelling API Gateway may route to it: with a trailing"
+        " slash, and any POST path with a doubled slash or a %-encoding (docs/security.md)\n"
+    ) in explanation.text
 
 
 def test_an_issuer_that_differs_by_a_trailing_slash_is_pointed_out(key: SigningKey) -> None:

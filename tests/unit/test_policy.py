@@ -43,10 +43,15 @@ def test_routes_whose_scopes_the_token_lacks_are_denied_on_top_of_the_stage_allo
             {
                 "Action": "execute-api:Invoke",
                 "Effect": "Deny",
+                # Each route, with its trailing slash; every odd spelling of any method (docs/security.md).
                 "Resource": [
+                    f"{STAGE}/*/*%*",
+                    f"{STAGE}/*/*//*",
+                    f"{STAGE}/*//*",
                     f"{STAGE}/*/admin/*",
                     f"{STAGE}/DELETE/messages/*",
                     f"{STAGE}/POST/messages",
+                    f"{STAGE}/POST/messages/",
                 ],
             },
         ],

@@ -15,6 +15,7 @@ from jwt_authorizer.service import AuthorizerService
 from messages_api.errors import InsufficientScope
 from messages_api.identity import Caller
 from route_table import RouteTable
+from tests.support.policies import denied_resources
 from tests.support.providers import (
     AUTH0_ISSUER,
     COGNITO_CLIENT_ID,
@@ -56,7 +57,7 @@ def allow_all_but(*denied: str) -> dict[str, Any]:
     ]
     if denied:
         statements.append(
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/{r}" for r in denied]}
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": denied_resources(STAGE, *denied)}
         )
     return {"Version": "2012-10-17", "Statement": statements}
 

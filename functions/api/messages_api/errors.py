@@ -73,7 +73,12 @@ class StoreUnavailable(ApiError):
 
 
 class InsufficientScope(ApiError):
-    """The caller's token lacks a scope the route requires (RFC 6750 section 3.1)."""
+    """The caller's token lacks a scope the route requires (RFC 6750 section 3.1).
+
+    The authorizer's Deny answers such a request first, with the ACCESS_DENIED gateway response and its
+    challenge. A REST API renames this function's WWW-Authenticate to x-amzn-Remapped-WWW-Authenticate
+    (docs/local-stack.md, "Headers a REST API renames"): the JSON body says the same.
+    """
 
     status = 403
     code = "insufficient_scope"

@@ -117,7 +117,7 @@ class AuthorizerService:
     def _count(self, method_arn: MethodArn, decided: CachedToken) -> bool:
         """Count the decision for the route this call is for; True when the token is denied that route."""
         denied = decided.denied
-        route = first_match(denied, method_arn.method, method_arn.path) if denied else None
+        route = first_match(denied, method_arn.method, method_arn.request_path) if denied else None
         if route is None:
             self._telemetry.allowed()
             return False
