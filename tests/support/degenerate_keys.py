@@ -123,11 +123,11 @@ RSA_FORGERIES: dict[str, tuple[Callable[[], RsaForgery], str]] = {
     "an even modulus": (lambda: RsaForgery(2 * PRIME_2048, E, PRIME_2048 - 1), "an even modulus"),
     "a factor of 3": (
         lambda: RsaForgery(3 * PRIME_2048, E, 2 * (PRIME_2048 - 1)),
-        "a modulus with a prime factor below 65536",
+        "a modulus with a prime factor below 16384",
     ),
-    "a factor of 65521": (
-        lambda: RsaForgery(65521 * PRIME_2048, E, 65520 * (PRIME_2048 - 1)),
-        "a modulus with a prime factor below 65536",
+    "a factor of 16381": (  # the largest prime below 2^14
+        lambda: RsaForgery(16381 * PRIME_2048, E, 16380 * (PRIME_2048 - 1)),
+        "a modulus with a prime factor below 16384",
     ),
     "a square modulus": (_square_of_a_real_prime, "a modulus that is a square"),
 }
