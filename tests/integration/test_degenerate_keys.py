@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint
+from jwt_authorizer.config import Settings
 from tests.support.degenerate_keys import (
     ED448_SMALL_ORDER,
     ED25519_SMALL_ORDER,
@@ -25,6 +26,8 @@ from tests.support.degenerate_keys import (
     jwk_of_eddsa,
 )
 from tests.support.harness import Outcome, classify, load_handler, token_event, watching_logs
+from tests.support.providers import StaticFetcher, provider_documents
+from tools.explain import explain
 
 WEAK_KID = "weak-1"
 ORDER_8 = ED25519_SMALL_ORDER[6]
@@ -77,3 +80,20 @@ def test_a_token_forged_with_a_degenerate_published_key_is_refused_and_the_key_l
     assert len(skipped[0]) == 1
     assert skipped[0][0].startswith(f"key #1 (kid '{WEAK_KID}'): a key no real provider publishes: ")
     assert jwks_server.jwks_fetches == 1
+
+
+def test_make_explain_names_the_refused_key_and_its_reason(rsa_signing_key: SigningKey) -> None:
+    issuer = "https://auth.example.com"
+    weak_jwk, sign = _eddsa(ED25519_SMALL_ORDER[2])
+    documents = provider_documents(issuer, rsa_signing_key)
+    documents[issuer + "/.well-known/jwks.json"]["keys"].append(weak_jwk)
+    settings = Settings.from_env(
+        {"ISSUER": issuer, "AUDIENCE": "api://messages", "ALGORITHMS": "RS256,EdDSA"}
+    )
+    forged = forged_token({"alg": "EdDSA", "kid": WEAK_KID}, claims_for(issuer), sign)
+    explained = explain(forged, settings, fetcher=StaticFetcher(documents))
+    assert explained.reason == "unknown_kid"
+    assert (
+        f"skipped key #1 (kid '{WEAK_KID}'): a key no real provider publishes: a point of small order"
+        in explained.text
+    )

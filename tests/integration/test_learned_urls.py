@@ -18,7 +18,10 @@ import requests
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint
+from jwt_authorizer.config import Settings
 from tests.support.harness import Outcome, classify, load_handler, token_event, watching_logs
+from tests.support.providers import StaticFetcher
+from tools.explain import explain
 
 LEARNED_URLS = [
     "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",  # the Lambda Runtime API
@@ -120,3 +123,16 @@ def _start(
     else:
         monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
     return load_handler(monkeypatch, issuer), mint(key, claims_for(issuer))
+
+
+def test_make_explain_says_why_a_discovered_jwks_uri_was_not_fetched(rsa_signing_key: SigningKey) -> None:
+    issuer = "https://auth.example.com"
+    discovery = {"issuer": issuer, "jwks_uri": "http://169.254.169.254/latest/meta-data/"}
+    fetcher = StaticFetcher({issuer + "/.well-known/openid-configuration": discovery})
+    settings = Settings.from_env({"ISSUER": issuer, "AUDIENCE": "api://messages"})
+    explained = explain(mint(rsa_signing_key, claims_for(issuer)), settings, fetcher=fetcher)
+    assert fetcher.requested == [issuer + "/.well-known/openid-configuration"]
+    assert (
+        "refusing the discovery document's jwks_uri 'http://169.254.169.254/latest/meta-data/': it must use"
+        " https" in explained.text
+    )
