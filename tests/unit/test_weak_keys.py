@@ -99,6 +99,20 @@ def test_real_rsa_keys_are_kept(bits: int, exponent: int) -> None:
     assert rsa_key_problem(numbers.n, numbers.e) is None
 
 
+def test_a_modulus_sharing_a_factor_with_the_prime_tests_probe_is_refused() -> None:
+    # The probe is public, so a modulus built on it (here its odd part times a prime above the trial
+    # division bound) gives its factorisation away to anyone who takes a gcd.
+    probe = weak_keys._encoded_probe(2**2047)
+    odd_part = probe // 2
+    assert probe == 2 * odd_part
+    modulus = odd_part * 65521
+    assert modulus.bit_length() == 2048
+    assert rsa_key_problem(modulus, 65537) == (
+        "a modulus with a factor in common with a fixed public number (the prime test's probe): its"
+        " factorisation is at hand"
+    )
+
+
 def test_openssl_does_the_prime_test_here_up_to_3072_bits() -> None:
     # The fast path is in use on this cryptography; the fallback below keeps the answers right without it.
     assert [weak_keys._openssl_computes_fermat(bits) for bits in (2048, 2049, 3072, 3073)] == [
@@ -132,9 +146,9 @@ def test_a_key_seen_before_is_not_tested_again(monkeypatch: pytest.MonkeyPatch) 
     tested: list[int] = []
     fermat = weak_keys._fermat_base_holds
 
-    def counting(modulus: int) -> bool:
+    def counting(modulus: int, base: int, encoded: int) -> bool:
         tested.append(modulus)
-        return fermat(modulus)
+        return fermat(modulus, base, encoded)
 
     monkeypatch.setattr(weak_keys, "_fermat_base_holds", counting)
     assert [rsa_key_problem(real.n, real.e) for _ in range(3)] == [None, None, None]

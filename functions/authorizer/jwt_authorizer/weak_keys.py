@@ -95,7 +95,15 @@ def rsa_key_problem(modulus: int, exponent: int) -> str | None:
         )
     if math.isqrt(modulus) ** 2 == modulus:
         return "a modulus that is a square (p = q): its square root gives the private key"
-    if _fermat_base_holds(modulus):
+    encoded = _encoded_probe(modulus)
+    try:
+        base = pow(encoded, -1, modulus)
+    except ValueError:
+        return (
+            "a modulus with a factor in common with a fixed public number (the prime test's probe): its"
+            " factorisation is at hand"
+        )
+    if _fermat_base_holds(modulus, base, encoded):
         return "a prime modulus: the private exponent is the inverse of e modulo n - 1"
     return None
 
@@ -124,10 +132,11 @@ def _small_primes_product() -> int:
         return _products[0]
 
 
-def _fermat_base_holds(modulus: int) -> bool:
-    """Fermat's test of `modulus` for one base b: b^(n-1) = 1 (mod n). Every prime passes it; a product of
-    two large primes fails it but with negligible chance, and a composite that passes anyway is refused
-    too, which errs on the safe side (so a Fermat test serves here as well as Miller-Rabin would).
+def _fermat_base_holds(modulus: int, base: int, encoded: int) -> bool:
+    """Fermat's test of `modulus` for the base `base`, the inverse of `encoded`: b^(n-1) = 1 (mod n). Every
+    prime passes it; a product of two large primes fails it but with negligible chance, and a composite
+    that passes anyway is refused too, which errs on the safe side (so a Fermat test serves here as well
+    as Miller-Rabin would).
 
     Python's own modular exponentiation takes 10 to 20 ms at 2048 bits, too slow for a JWKS of ten keys,
     so OpenSSL does it, through the one door `cryptography` opens to it: an RSA signature check, which
@@ -135,11 +144,6 @@ def _fermat_base_holds(modulus: int) -> bool:
     s = m^-1 mod n it succeeds exactly when s^(n-2) = s^-1, that is when s^(n-1) = 1: Fermat's test for
     the base s.
     """
-    encoded = _encoded_probe(modulus)
-    try:
-        base = pow(encoded, -1, modulus)
-    except ValueError:  # the encoding shares a factor with the modulus: it is composite
-        return False
     if not _openssl_computes_fermat(modulus.bit_length()):
         return pow(base, modulus - 2, modulus) == encoded
     return _openssl_fermat(modulus, base)
