@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devkit.jwks_server import JwksServer
-from devkit.tokens import SigningKey, claims_for, jwks_of, mint
+from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 from jwt_authorizer.config import Settings
 from tests.support.degenerate_keys import (
     ED448_SMALL_ORDER,
     ED25519_SMALL_ORDER,
     RSA_FORGERIES,
+    RsaForgery,
     forge_eddsa,
     forged_token,
     jwk_of_eddsa,
@@ -43,13 +44,29 @@ def _rsa(name: str) -> tuple[dict[str, Any], Callable[[bytes], bytes | None]]:
     return forgery.jwk(WEAK_KID), forgery.sign
 
 
-#: What each forged key is, and the JWK and forger of it.
-FORGERIES: dict[str, tuple[str, Callable[[], tuple[dict[str, Any], Callable[[bytes], bytes | None]]]]] = {
-    "Ed25519 identity point": ("EdDSA", lambda: _eddsa(ED25519_SMALL_ORDER[2])),
-    "Ed25519 point of order 8": ("EdDSA", lambda: _eddsa(ORDER_8)),
-    "Ed25519 identity, non-canonical (y = p + 1)": ("EdDSA", lambda: _eddsa(ED25519_SMALL_ORDER[12])),
-    "Ed448 point of order 4": ("EdDSA", lambda: _eddsa(ED448_SMALL_ORDER[0])),
-    **{f"RSA, {name}": ("RS256", lambda name=name: _rsa(name)) for name in RSA_FORGERIES},  # type: ignore[misc]
+def _rsa_exponent_1() -> tuple[dict[str, Any], Callable[[bytes], bytes | None]]:
+    # With e = 1 the signature is the padded digest itself.
+    real = rsa_key("real").private_key.public_key().public_numbers()
+    forgery = RsaForgery(real.n, 1, 2)
+    return forgery.jwk(WEAK_KID), forgery.sign
+
+
+REFUSED = "a key no real provider publishes: "
+#: What each forged key is: its algorithm, the JWK and forger of it, and how its refusal is logged.
+FORGERIES: dict[
+    str, tuple[str, Callable[[], tuple[dict[str, Any], Callable[[bytes], bytes | None]]], str]
+] = {
+    "Ed25519 identity point": ("EdDSA", lambda: _eddsa(ED25519_SMALL_ORDER[2]), REFUSED),
+    "Ed25519 point of order 8": ("EdDSA", lambda: _eddsa(ORDER_8), REFUSED),
+    "Ed25519 identity, non-canonical (y = p + 1)": (
+        "EdDSA",
+        lambda: _eddsa(ED25519_SMALL_ORDER[12]),
+        REFUSED,
+    ),
+    "Ed448 point of order 4": ("EdDSA", lambda: _eddsa(ED448_SMALL_ORDER[0]), REFUSED),
+    **{f"RSA, {name}": ("RS256", lambda name=name: _rsa(name), REFUSED) for name in RSA_FORGERIES},  # type: ignore[misc]
+    # cryptography refuses it first, in its own words (and refused it before these checks existed)
+    "RSA, exponent 1": ("RS256", _rsa_exponent_1, "invalid RSA key (e must be >= 3 and < n.)"),
 }
 
 
@@ -58,7 +75,7 @@ def test_a_token_forged_with_a_degenerate_published_key_is_refused_and_the_key_l
     case: str, monkeypatch: pytest.MonkeyPatch, jwks_server: JwksServer, rsa_signing_key: SigningKey
 ) -> None:
     # Given a JWKS with the provider's real key and, beside it, a key anyone can sign for
-    algorithm, make = FORGERIES[case]
+    algorithm, make, logged = FORGERIES[case]
     weak_jwk, sign = make()
     jwks_server.publish({"keys": [*jwks_of(rsa_signing_key)["keys"], weak_jwk]})
     handler = load_handler(monkeypatch, jwks_server.issuer, ALGORITHMS="RS256,EdDSA")
@@ -78,7 +95,7 @@ def test_a_token_forged_with_a_degenerate_published_key_is_refused_and_the_key_l
     skipped = [line["skipped_keys"] for line in fetched if line["message"] == "JWKS fetched"]
     assert len(skipped) == 1
     assert len(skipped[0]) == 1
-    assert skipped[0][0].startswith(f"key #1 (kid '{WEAK_KID}'): a key no real provider publishes: ")
+    assert skipped[0][0].startswith(f"key #1 (kid '{WEAK_KID}'): {logged}")
     assert jwks_server.jwks_fetches == 1
 
 
