@@ -30,7 +30,7 @@ class _Keys(NamedTuple):
 
 def _start_keys(clock: Callable[[], float] = time.monotonic) -> _Keys:
     settings = Settings.from_env(os.environ)
-    fetcher = HttpJsonFetcher(clock=clock, sam_local=settings.sam_local)
+    fetcher = HttpJsonFetcher(clock=clock)
     reports = DeferredObserver()
     caches = build_caches(settings, fetcher, reports, clock)
     if settings.jwks_prefetch:

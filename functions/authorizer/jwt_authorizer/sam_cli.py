@@ -19,7 +19,7 @@ answer differently, and each answer here meets one of its behaviours:
   request through. The SAM CLI has no result cache (it invokes the authorizer for every request), so the
   answer may be for the one method ARN: for a denied route, only the Deny statements (403).
 - Plain http to the machine running the container: the function's own 127.0.0.1 is the container, so the
-  local provider is reached as host.docker.internal or Docker's bridge gateway (urls.py, `sam_local`).
+  local provider is reached as host.docker.internal or Docker's bridge gateway (urls.py, `private_http`).
 
 An error the authorizer could not check the token for is still raised: the SAM CLI shows 502, API
 Gateway 5xx (the template maps it to 503). Neither is ever an Allow.

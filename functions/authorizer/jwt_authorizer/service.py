@@ -56,7 +56,7 @@ class AuthorizerService:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
     ) -> AuthorizerService:
-        fetcher = fetcher or HttpJsonFetcher(clock=clock, sam_local=settings.sam_local)
+        fetcher = fetcher or HttpJsonFetcher(clock=clock)
         return cls(settings, telemetry, build_caches(settings, fetcher, telemetry, clock), now=now)
 
     @property
