@@ -91,6 +91,44 @@ HINTS: dict[Reason, str] = {
     Reason.CONTEXT_TOO_LARGE: "sub, iss, the granted names (scope, scp and the SCOPE_CLAIMS values) and"
     " client_id must fit in the 4 KiB the authorizer passes to your functions: is it an ID token full of"
     " groups? Map a claim with fewer names in SCOPE_CLAIMS (app roles rather than groups).",
+    Reason.INVALID_CNF: "the provider issues a cnf claim of the wrong shape (RFC 7800: an object; jkt and"
+    " x5t#S256 strings).",
+    Reason.DPOP_BOUND_TOKEN_AS_BEARER: "send it as 'Authorization: DPoP <token>' with a 'DPoP: <proof>'"
+    " header (and deploy with Dpop allowed or required), or ask the provider for an unbound token.",
+    Reason.DPOP_REQUIRED: "DPOP=required accepts only 'Authorization: DPoP <token>' with a proof: get a"
+    " DPoP-bound token (send a DPoP proof to the token endpoint), or deploy with Dpop allowed.",
+    Reason.DPOP_MISSING_PROOF: "send 'DPoP: <proof>' beside 'Authorization: DPoP <token>', one proof per"
+    " request.",
+    Reason.DPOP_MULTIPLE_PROOFS: "send exactly one DPoP header.",
+    Reason.DPOP_MALFORMED_PROOF: "the proof is not three base64url parts of JSON; was it cut, wrapped or"
+    " quoted when copied?",
+    Reason.DPOP_INVALID_TYP: "the proof's header must say typ dpop+jwt; is it an access or ID token sent as"
+    " the proof?",
+    Reason.DPOP_ALGORITHM_NOT_ALLOWED: "sign proofs with one of DPOP_ALGORITHMS (the WWW-Authenticate"
+    " challenge lists them in algs), or add the client's alg there.",
+    Reason.DPOP_INVALID_KEY: "put the client's public key, and only the public key, in the proof's jwk"
+    " header.",
+    Reason.DPOP_INVALID_SIGNATURE: "the proof was altered, or signed with a key other than the one in its jwk"
+    " header.",
+    Reason.DPOP_MISSING_CLAIM: "a proof for a protected resource carries jti, htm, htu, iat and ath (RFC 9449"
+    " sections 4.2 and 7).",
+    Reason.DPOP_HTM_MISMATCH: "make a new proof for this request's method (htm is case-sensitive:"
+    " GET, POST).",
+    Reason.DPOP_HTU_MISMATCH: "make the proof for the URL as the client calls it: the stage in the path on"
+    " the execute-api domain, the base path on a custom domain (docs/dpop.md).",
+    Reason.DPOP_IAT_OUT_OF_WINDOW: "make a fresh proof for every request; if the client's clock is off, fix"
+    " it or widen DPOP_IAT_WINDOW_SECONDS.",
+    Reason.DPOP_ATH_MISMATCH: "make the proof with the access token it is sent with (ath ="
+    " base64url(SHA-256(token))).",
+    Reason.DPOP_TOKEN_NOT_BOUND: "the provider issued an unbound token: send a DPoP proof to its token"
+    " endpoint so it binds the token, or send this one as Bearer (DPOP=allowed).",
+    Reason.DPOP_KEY_MISMATCH: "sign proofs with the key the token was issued for: a token copied to another"
+    " client is refused.",
+    Reason.DPOP_REPLAYED: "make a new proof, with a new jti, for every request.",
+    Reason.CERTIFICATE_MISSING: "call the API's mutual TLS custom domain with the certificate the token was"
+    " issued for (docs/dpop.md).",
+    Reason.CERTIFICATE_MISMATCH: "present the certificate the token was issued for; a token used with another"
+    " certificate is refused.",
 }
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from route_table import RouteTable, RouteTableError
 
 from .errors import ConfigurationError
+from .sender import SenderSettings
 from .urls import url_problem
 
 #: Asymmetric JWS algorithms the authorizer can verify. Symmetric (HS*) and `none` are never accepted.
@@ -71,6 +72,8 @@ class Settings:
     jwks_prefetch: bool = True
     #: The SAM CLI runs the function (it sets AWS_SAM_LOCAL=true): answers fit its emulation (sam_cli.py).
     sam_local: bool = False
+    #: DPoP and certificate-bound tokens: DPOP and its companions (sender.py).
+    sender: SenderSettings = field(default_factory=SenderSettings)
 
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
@@ -114,6 +117,7 @@ class Settings:
             ),
             jwks_prefetch=_parse_boolean(env, "JWKS_PREFETCH", default=True),
             sam_local=sam_local,
+            sender=SenderSettings.from_env(env),
         )
 
 

@@ -48,6 +48,27 @@ class Reason(StrEnum):
     INVALID_SCOPE_CLAIM = "invalid_scope_claim"
     # What the authorizer passes on
     CONTEXT_TOO_LARGE = "context_too_large"
+    # Sender-constrained tokens: DPoP (RFC 9449) and certificate binding (RFC 8705)
+    INVALID_CNF = "invalid_cnf"
+    DPOP_BOUND_TOKEN_AS_BEARER = "dpop_bound_token_as_bearer"
+    DPOP_REQUIRED = "dpop_required"
+    DPOP_MISSING_PROOF = "dpop_missing_proof"
+    DPOP_MULTIPLE_PROOFS = "dpop_multiple_proofs"
+    DPOP_MALFORMED_PROOF = "dpop_malformed_proof"
+    DPOP_INVALID_TYP = "dpop_invalid_typ"
+    DPOP_ALGORITHM_NOT_ALLOWED = "dpop_algorithm_not_allowed"
+    DPOP_INVALID_KEY = "dpop_invalid_key"
+    DPOP_INVALID_SIGNATURE = "dpop_invalid_signature"
+    DPOP_MISSING_CLAIM = "dpop_missing_claim"
+    DPOP_HTM_MISMATCH = "dpop_htm_mismatch"
+    DPOP_HTU_MISMATCH = "dpop_htu_mismatch"
+    DPOP_IAT_OUT_OF_WINDOW = "dpop_iat_out_of_window"
+    DPOP_ATH_MISMATCH = "dpop_ath_mismatch"
+    DPOP_TOKEN_NOT_BOUND = "dpop_token_not_bound"
+    DPOP_KEY_MISMATCH = "dpop_key_mismatch"
+    DPOP_REPLAYED = "dpop_replayed"
+    CERTIFICATE_MISSING = "certificate_missing"
+    CERTIFICATE_MISMATCH = "certificate_mismatch"
 
 
 class TokenRejected(Exception):

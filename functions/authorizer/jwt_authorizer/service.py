@@ -8,14 +8,16 @@ from typing import Any
 
 from route_table import first_match
 
-from .compact import bearer_token
 from .config import Settings
+from .dpop import confirmation_of
 from .errors import Reason, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, build_caches
 from .method_arn import MethodArn
 from .policy import build_context, build_policy
+from .request_event import RestRequest, read_request_event
 from .sam_cli import policy_for_this_call, refusal
 from .scopes import granted_scopes, scopes_of
+from .sender import SenderConstraint
 from .telemetry import Telemetry
 from .token_cache import CachedToken, VerifiedTokenCache
 from .verify import TokenVerifier, VerifiedToken
@@ -36,8 +38,10 @@ class AuthorizerService:
         caches: Mapping[str, JwksCache],
         now: Callable[[], float] = time.time,
         verifier: TokenVerifier | None = None,
+        sender: SenderConstraint | None = None,
     ) -> None:
-        """`verifier` defaults to the one the settings describe, over `caches`, on the clock `now`."""
+        """`verifier` defaults to the one the settings describe, over `caches`, on the clock `now`;
+        `sender` to the DPoP mode the settings name (its replay store on DPOP_REPLAY_TABLE)."""
         self.settings = settings
         self.caches = caches
         self._telemetry = telemetry
@@ -46,6 +50,8 @@ class AuthorizerService:
         self._scope_claims = settings.scope_claims
         self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, caches, now=now)
         self._sam_local = settings.sam_local
+        self.sender = sender or SenderConstraint(settings.sender, now=now)
+        self._request_events = settings.sender.request_events
 
     @classmethod
     def create(
@@ -80,16 +86,26 @@ class AuthorizerService:
             raise AuthorizerUnavailableError("the token could not be checked") from None
 
     def authorize(self, event: object) -> dict[str, Any]:
-        """The authorizer result for a TOKEN event; raises TokenRejected or VerificationUnavailable.
+        """The authorizer result for a TOKEN event (or, in DPoP modes, a REQUEST event); raises
+        TokenRejected or VerificationUnavailable.
 
         The pipeline, in order: read the event; find the token among those verified before, or verify it
-        and decide what it may do; count the decision for this call's route; answer with the policy.
+        and decide what it may do; check what the call proves beyond its token (sender.py: the DPoP proof,
+        the client certificate, or that a bound token did not come as a bearer token); count the decision
+        for this call's route; answer with the policy.
         """
-        method_arn, authorization = read_event(event)
+        request: RestRequest | None = None
+        if self._request_events:
+            request = read_request_event(event)
+            method_arn, authorization = request.method_arn, request.authorization
+        else:
+            method_arn, authorization = read_event(event)
         decided, key = self.token_cache.lookup(authorization)
         if decided is None:
-            decided = self._decide(self._verifier.verify(bearer_token(authorization)))
+            decided = self._decide(self._verifier.verify(self.sender.token_of(authorization)))
             self.token_cache.put(key, decided)
+        assert isinstance(authorization, str)  # noqa: S101 - token_of accepted it, now or when it was cached
+        self.sender.check(authorization, decided.confirmation, request)
         this_route_denied = self._count(method_arn, decided)
         return self._answer(method_arn, decided, this_route_denied)
 
@@ -101,6 +117,7 @@ class AuthorizerService:
             # behind the authorizer, reading the same ROUTE_SCOPES, come to the same answer.
             scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
             context = build_context(claims, scopes)
+            confirmation = confirmation_of(claims)
         except TokenRejected as rejection:
             rejection.fields = {"kid": verified.kid, "iss": verified.issuer, "sub": verified.subject}
             raise
@@ -112,6 +129,7 @@ class AuthorizerService:
             expires_at=claims["exp"],
             issuer=verified.issuer,
             key_epoch=verified.key_epoch,
+            confirmation=confirmation,
         )
 
     def _count(self, method_arn: MethodArn, decided: CachedToken) -> bool:
@@ -149,7 +167,7 @@ def read_event(event: object) -> tuple[MethodArn, object]:
 
 
 def _route_of(event: object) -> str | None:
-    if isinstance(event, dict):
+    if isinstance(event, dict):  # a TOKEN or a REQUEST event: both carry the methodArn
         try:
             return MethodArn.parse(event.get("methodArn")).route
         except TokenRejected:
