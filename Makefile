@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer/requirements.txt \
 	functions/api/requirements.txt
 
-.PHONY: test lint format build check-runtime validate checkov bench clean explain dev token rotate-key load sam-local test-sam
+.PHONY: test lint format build check-runtime validate checkov bench clean explain dev token proof rotate-key load sam-local test-sam
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ SCOPE ?=
 TEMPLATE ?=
 PROVIDER_CONFIG ?=
 CLIENT ?= dev-client
+# DPoP (docs/dpop.md): make dev DPOP=required (or allowed) deploys the template with that Dpop mode;
+# make token DPOP=1 asks for a token bound to this machine's DPoP key; make proof signs one request's proof.
+DPOP ?=
+METHOD ?= GET
+URL ?=
+TOKEN ?=
 
 # `make dev` installs only what the local stack runs (local/requirements.txt): about half the time of
 # the full development set, which `make test` and `make lint` add on top. --no-compile: byte-compiling
@@ -44,19 +50,32 @@ $(DEV_STAMP): local/requirements.txt $(REQUIREMENTS)
 dev: $(DEV_STAMP)
 	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)') \
-		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)')
+		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)') \
+		$(if $(DPOP),--parameter 'Dpop=$(DPOP)')
 
 ## token: print an access token from the running local provider (make token SCOPE="messages:read"),
 ## for CLIENT (a client of local/provider.json; default dev-client)
 token: $(DEV_STAMP)
-	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)' --client-id '$(CLIENT)'
+	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)' --client-id '$(CLIENT)' \
+		$(if $(DPOP),--dpop)
+
+## proof: print a DPoP proof for one request (make proof METHOD=POST URL=http://127.0.0.1:3000/messages
+## TOKEN=<the token>), signed with the key `make token DPOP=1` bound the token to; one per request
+proof: $(DEV_STAMP)
+	@$(BIN)/python -m local proof --method '$(METHOD)' --url '$(URL)' --token '$(TOKEN)'
 
 ## rotate-key: sign new tokens with a new key; the old key stays published until its tokens expire
 rotate-key: $(DEV_STAMP)
 	$(BIN)/python -m local rotate-key
 
+# Proofs from an independent DPoP implementation (panva's `dpop` for Node), installed from its lock file
+# when npm is there; without it those tests are skipped and say why.
+DPOP_INTEROP := tests/interop/dpop-js
+$(DPOP_INTEROP)/node_modules/.package-lock.json: $(DPOP_INTEROP)/package.json $(DPOP_INTEROP)/package-lock.json
+	npm ci --prefix $(DPOP_INTEROP) --no-audit --no-fund --loglevel=error
+
 ## test: the whole suite (unit, integration over 127.0.0.1, end to end)
-test: $(STAMP)
+test: $(STAMP) $(if $(shell command -v npm),$(DPOP_INTEROP)/node_modules/.package-lock.json)
 	$(BIN)/python -m pytest
 
 ## load: the local stack on free ports, 5,000 requests at concurrency 50 (valid, forged, under-scoped; the

@@ -28,8 +28,9 @@ from .errors import Reason, TokenRejected
 PROOF_TYPES = frozenset({"dpop+jwt", "application/dpop+jwt"})
 
 #: The algorithms a proof may be signed with unless DPOP_ALGORITHMS says otherwise: what the providers'
-#: clients use (Okta and Auth0 document ES256 and RS256; Keycloak adds PS256 and EdDSA).
-DEFAULT_PROOF_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
+#: clients use (Okta and Auth0 document ES256 and RS256; Keycloak adds PS256 and EdDSA), and Ed25519, the
+#: fully specified name (RFC 9864) that current clients such as panva's `dpop` sign with.
+DEFAULT_PROOF_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")
 
 #: How far a proof's `iat` may lie from our clock, either way, unless DPOP_IAT_WINDOW_SECONDS says
 #: otherwise. A proof is made for one request just before it is sent, so its age is the client's clock
