@@ -351,3 +351,27 @@ def test_a_certificate_bound_token_needs_that_certificate() -> None:
         with pytest.raises(TokenRejected) as caught:
             check_certificate_binding(bound, certificate)
         assert caught.value.reason is reason
+
+
+# The parsed-key cache ---------------------------------------------------------------------------------
+
+
+def test_a_clients_key_is_parsed_once_and_a_refused_key_never_kept(key: SigningKey) -> None:
+    from jwt_authorizer import dpop
+
+    dpop.clear_caches()
+    verify(proof(key, jti="a"))
+    verify(proof(key, jti="b"))
+    assert len(dpop._proof_keys) == 1
+    refused(proof(rsa_key("weak", bits=1024)))
+    assert len(dpop._proof_keys) == 1
+
+
+def test_the_parsed_key_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jwt_authorizer import dpop
+
+    dpop.clear_caches()
+    monkeypatch.setattr(dpop, "MAX_PROOF_KEYS", 2)
+    for _ in range(3):
+        verify(proof(ec_key("one-of-many")))
+    assert len(dpop._proof_keys) == 2

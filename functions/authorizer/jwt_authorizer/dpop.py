@@ -13,10 +13,12 @@ anyone can sign for.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -84,6 +86,7 @@ def access_token_hash(access_token: str) -> str:
     return b64url(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
+@functools.lru_cache(maxsize=1_024)
 def normalize_url(url: str) -> str:
     """The URL as RFC 3986 section 6 compares it, without query and fragment (RFC 9449 section 4.3 9).
 
@@ -170,7 +173,7 @@ def verify_proof(
     if "crit" in header or "b64" in header:
         raise TokenRejected(Reason.DPOP_MALFORMED_PROOF, "critical header extensions are not supported")
     # 7 and 6: a public key only, and the signature verifies with it
-    thumbprint, key = _proof_key(header.get("jwk"), algorithm)
+    thumbprint, key = _cached_proof_key(proof[: proof.index(".")], algorithm, header.get("jwk"))
     if not key.verify(algorithm, unverified.signing_input, unverified.signature):
         raise TokenRejected(Reason.DPOP_INVALID_SIGNATURE)
     # 3: the claims it must carry, each of its type
@@ -202,6 +205,31 @@ def verify_proof(
     # 10 (nonce): this resource server never issues a DPoP-Nonce (API Gateway cannot send one per request,
     # docs/dpop.md), so a nonce the proof carries was asked for by someone else and means nothing here.
     return VerifiedProof(jti, thumbprint, float(issued_at), float(issued_at) + rules.iat_window)
+
+
+#: Proof keys parsed before, by proof header and alg: a client signs every proof with one key, so its
+#: proofs share one header. Bounded; a header whose key is refused is never kept.
+MAX_PROOF_KEYS = 256
+_proof_keys: dict[tuple[str, str], tuple[str, Any]] = {}
+_proof_keys_lock = threading.Lock()
+
+
+def _cached_proof_key(header_segment: str, algorithm: str, jwk: object) -> tuple[str, Any]:
+    found = _proof_keys.get((header_segment, algorithm))
+    if found is None:
+        found = _proof_key(jwk, algorithm)
+        with _proof_keys_lock:
+            while len(_proof_keys) >= MAX_PROOF_KEYS:
+                del _proof_keys[next(iter(_proof_keys))]  # the oldest: dicts keep insertion order
+            _proof_keys[(header_segment, algorithm)] = found
+    return found
+
+
+def clear_caches() -> None:
+    """Forget the parsed proof keys and normalized URLs (tests, and a reset as a cold start would)."""
+    with _proof_keys_lock:
+        _proof_keys.clear()
+    normalize_url.cache_clear()
 
 
 def _proof_key(jwk: object, algorithm: str) -> tuple[str, Any]:

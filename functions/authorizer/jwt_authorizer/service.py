@@ -9,6 +9,7 @@ from typing import Any
 from route_table import first_match
 
 from .config import Settings
+from .dpop import clear_caches as clear_dpop_caches
 from .dpop import confirmation_of
 from .errors import Reason, TokenRejected, VerificationUnavailable
 from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, build_caches
@@ -157,6 +158,7 @@ class AuthorizerService:
         for cache in self.caches.values():
             cache.reset()
         self.token_cache.clear()
+        clear_dpop_caches()
 
 
 def read_event(event: object) -> tuple[MethodArn, object]:
