@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from jwt_authorizer.authorizer import AuthorizerService
 from jwt_authorizer.compact import UnverifiedToken, bearer_token, decode_unverified
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
+from jwt_authorizer.factory import build_authorizer
 from jwt_authorizer.jwks import HttpJsonFetcher, JsonFetcher
 from jwt_authorizer.keys import VerificationKey
 from jwt_authorizer.method_arn import MethodArn
 from jwt_authorizer.scopes import granted_scopes, scopes_of
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
@@ -40,49 +41,6 @@ EXIT_ALLOWED = 0
 EXIT_UNAUTHORIZED = 1
 EXIT_UNAVAILABLE = 2
 EXIT_BAD_CONFIGURATION = 3
-
-#: What to do about each reason the authorizer gives, in the words of someone fixing a 401.
-HINTS: dict[Reason, str] = {
-    Reason.MALFORMED_EVENT: "the event is not a TOKEN authorizer event with a string methodArn of this API:"
-    " is the authorizer configured as TYPE TOKEN (not REQUEST) in API Gateway?",
-    Reason.MALFORMED_HEADER: "send exactly 'Authorization: Bearer <token>': one space, one compact JWS.",
-    Reason.MALFORMED_TOKEN: "the token is not three base64url parts of JSON; was it cut or wrapped when"
-    " copied?",
-    Reason.TOKEN_TOO_LARGE: "larger than any access token should be; is it an ID token full of groups?",
-    Reason.ALGORITHM_NOT_ALLOWED: "add the token's alg to ALGORITHMS if your provider really signs with it.",
-    Reason.UNSUPPORTED_HEADER: "the token uses JWS extensions (crit, b64) that the authorizer does not"
-    " support.",
-    Reason.MISSING_KID: "the provider must name its signing key in the header's kid.",
-    Reason.INVALID_TYP: "REQUIRE_AT_JWT_TYP is on: only RFC 9068 access tokens (typ at+jwt) pass. Is this"
-    " an ID token, or does your provider not mark its access tokens? Then leave REQUIRE_AT_JWT_TYP off.",
-    Reason.UNTRUSTED_ISSUER: "ISSUER must list the token's iss exactly, character for character.",
-    Reason.UNKNOWN_KID: "the issuer does not publish this key: a token from another tenant or environment,"
-    " a key rotated away, or a JWKS_URI that points at another issuer.",
-    Reason.ALGORITHM_MISMATCH: "the published key cannot verify this alg (or its JWK alg names another).",
-    Reason.INVALID_SIGNATURE: "the token was altered, or signed by a key other than the one its kid names"
-    " (another issuer's key with the same kid is still refused).",
-    Reason.TOKEN_EXPIRED: "get a fresh token; if clocks disagree, LEEWAY_SECONDS allows some skew.",
-    Reason.TOKEN_NOT_YET_VALID: "the token's nbf is in the future: check the clocks of the issuer and here.",
-    Reason.TOKEN_ISSUED_IN_FUTURE: "the token's iat is in the future: check the clocks of the issuer and"
-    " here.",
-    Reason.MISSING_EXP: "the authorizer requires exp; every access token should carry one.",
-    Reason.INVALID_EXP: "exp must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_NBF: "nbf must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_IAT: "iat must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_AUDIENCE: "set AUDIENCE (or this issuer's ISSUER_AUDIENCES entry) to the value your tokens"
-    " carry in aud: the API identifier (Auth0), api://default or your own (Okta), the application ID URI"
-    " or client id (Entra ID), the app client id (Cognito, whose access tokens carry client_id instead).",
-    Reason.INVALID_TOKEN_USE: "this is not an access token (Cognito ID tokens say token_use id); send the"
-    " access token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
-    Reason.MISSING_SUB: "the authorizer uses sub as the principal; every token must carry a string sub.",
-    Reason.INVALID_JTI: "RFC 7519 makes jti a string; a provider that issues another type is misconfigured.",
-    Reason.INVALID_SCOPE_CLAIM: "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
-    " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
-    " strings.",
-}
 
 
 @dataclass
@@ -120,9 +78,7 @@ class _Report:
     def rejected(self, rejection: TokenRejected, label: str = "") -> None:
         detail = f" ({rejection.detail})" if rejection.detail else ""
         self.fail(f"{label}: {rejection.reason}{detail}" if label else f"{rejection.reason}{detail}")
-        hint = HINTS.get(rejection.reason)
-        if hint:
-            self.note(f"fix: {hint}")
+        self.note(f"fix: {rejection.reason.hint}")
 
     @property
     def text(self) -> str:
@@ -183,7 +139,7 @@ def explain(
     """Explain the authorizer's decision on `token` (a compact JWS, or `Bearer <jwt>`)."""
     recording = _RecordingFetcher(fetcher or HttpJsonFetcher())
     telemetry = _RecordingTelemetry()
-    service = AuthorizerService.create(settings, telemetry, fetcher=recording, now=now)
+    service = build_authorizer(settings, telemetry=telemetry, fetcher=recording, now=now)
     verifier = TokenVerifier(settings, service.caches, now=now)
     report = _Report()
     _describe_settings(report, settings)

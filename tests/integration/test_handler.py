@@ -15,8 +15,8 @@ import pytest
 from devkit.clock import FakeClock
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
+from jwt_authorizer import AuthorizerUnavailableError
 from jwt_authorizer.errors import ConfigurationError
-from jwt_authorizer.service import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
 from jwt_authorizer.verify import TokenVerifier
 from tests.support.harness import install_clocks

@@ -22,10 +22,10 @@ from samtranslator.yaml_helper import yaml_parse
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
+from jwt_authorizer import AuthorizerService, build_authorizer
 from jwt_authorizer.compact import bearer_token
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from messages_api.errors import NotTheAuthor
 from messages_api.messages import Message
@@ -276,7 +276,7 @@ def deployed_authorizer(
     telemetry = CloudWatchTelemetry(
         logging.getLogger("tests.authorizer"), EmfMetrics("Tests", "jwt-authorizer")
     )
-    return AuthorizerService.create(Settings.from_env(env), telemetry), key
+    return build_authorizer(Settings.from_env(env), telemetry=telemetry), key
 
 
 def test_the_authorizer_refuses_the_sample_events_placeholder_token_with_unauthorized(

@@ -20,7 +20,7 @@ from cfnlint.api import ManualArgs, lint
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, mint
-from jwt_authorizer.service import AuthorizerUnavailableError
+from jwt_authorizer import AuthorizerUnavailableError
 from jwt_authorizer.telemetry import (
     DECISION_METRIC,
     INTERNAL_ERROR_REASON,
@@ -29,9 +29,7 @@ from jwt_authorizer.telemetry import (
     OUTCOME_DIMENSION,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
-    CloudWatchTelemetry,
     DecisionOutcome,
-    EmfMetrics,
     FetchOutcome,
 )
 from tests.integration.test_template import (
@@ -367,9 +365,7 @@ def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     fetch_failed_and_unavailable = emitted(capsys.readouterr().out)
     # (An unexpected failure is also a failed-closed decision; it cannot be provoked from outside.)
     namespace = handler.os.environ["POWERTOOLS_METRICS_NAMESPACE"]
-    CloudWatchTelemetry(handler.logger, EmfMetrics(namespace, handler.SERVICE_NAME)).internal_error(
-        route=None
-    )
+    handler.current_service().telemetry.internal_error(route=None)
     internal_error = emitted(capsys.readouterr().out)
 
     # Then the alarms read those metrics, with the same namespace, names and dimensions

@@ -19,7 +19,7 @@ from enum import Enum
 from types import ModuleType
 from typing import Any
 
-from jwt_authorizer.service import AuthorizerService, AuthorizerUnavailableError
+from jwt_authorizer import AuthorizerService, AuthorizerUnavailableError
 from local.apigateway import AuthorizerConfigurationError, Decision, evaluate_policy
 
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"

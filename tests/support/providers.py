@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.tokens import REMOVE, SigningKey, jwks_of
+from jwt_authorizer import AuthorizerService
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError, TokenRejected
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import ParsedJwks, parse_jwks
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z

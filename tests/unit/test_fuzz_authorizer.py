@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
 from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key, sign_segments
+from jwt_authorizer import AuthorizerService, build_authorizer
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.keys import parse_jwks
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, classify, token_event
 from tests.support.providers import StaticFetcher
@@ -53,8 +53,8 @@ def _service() -> AuthorizerService:
         }
     )
     telemetry = CloudWatchTelemetry(_logger, EmfMetrics("JwtAuthorizerFuzz", "fuzz"))
-    return AuthorizerService.create(
-        configured, telemetry, fetcher=fetcher, clock=FakeClock(), now=lambda: NOW
+    return build_authorizer(
+        configured, telemetry=telemetry, fetcher=fetcher, clock=FakeClock(), now=lambda: NOW
     )
 
 

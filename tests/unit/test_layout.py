@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,50 @@ def test_the_functions_import_nothing_of_the_repository_outside_their_artifacts(
         if names & outside
     }
     assert importing == {}
+
+
+PACKAGE = ROOT / "functions" / "authorizer" / "jwt_authorizer"
+#: The one module that knows the SAM CLI: the edge the handler applies under AWS_SAM_LOCAL=true.
+SAM_CLI_EDGE = "sam_cli"
+SAM_CLI_NAMES = re.compile(
+    r"sam_cli|sam_local|sam local|SAM CLI|AWS_SAM_LOCAL|samcli|host\.docker\.internal", re.I
+)
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Each module of the package → the modules of the package it imports."""
+    found = {}
+    for path in sorted(PACKAGE.glob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    names.add(node.module.partition(".")[0])
+                else:
+                    names |= {alias.name for alias in node.names}
+            elif (
+                isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jwt_authorizer.")
+            ):
+                names.add(node.module.split(".")[1])
+        found[path.stem] = names
+    return found
+
+
+def test_nothing_below_the_handler_knows_the_sam_cli() -> None:
+    graph = _package_imports()
+    reaching = set()
+    for module in graph.keys() - {SAM_CLI_EDGE}:
+        seen, pending = set(), [module]
+        while pending:
+            for imported in graph.get(pending.pop(), set()) - seen:
+                seen.add(imported)
+                pending.append(imported)
+        if SAM_CLI_EDGE in seen:
+            reaching.add(module)
+    assert reaching == set()
+    naming = {
+        path.name: sorted(set(SAM_CLI_NAMES.findall(path.read_text())))
+        for path in PACKAGE.glob("*.py")
+        if path.stem != SAM_CLI_EDGE and SAM_CLI_NAMES.search(path.read_text())
+    }
+    assert naming == {}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from jwt_authorizer import HINTS
 from jwt_authorizer.errors import Reason
-from tools.explain import HINTS
 
 pytestmark = pytest.mark.unit
 

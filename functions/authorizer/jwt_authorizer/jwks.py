@@ -26,7 +26,7 @@ import requests
 from urllib3.exceptions import HTTPError as TransportError
 
 from .errors import JwksFetchError, Reason, TokenRejected, VerificationUnavailable
-from .urls import url_problem
+from .urls import LOOPBACK_ONLY, PlainHttp, url_problem
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -60,11 +60,10 @@ class HttpJsonFetcher:
         session: requests.Session | None = None,
         clock: Clock = time.monotonic,
         max_bytes: int = MAX_DOCUMENT_BYTES,
-        sam_local: bool = False,
+        plain_http: PlainHttp = LOOPBACK_ONLY,
     ) -> None:
         self._session = session or requests.Session()
-        #: Under the SAM CLI, plain http to the machine running the container is allowed too (urls.py).
-        self._sam_local = sam_local
+        self._plain_http = plain_http
         self._clock = clock
         self._max_bytes = max_bytes
 
@@ -73,7 +72,7 @@ class HttpJsonFetcher:
         self._session.close()
 
     def get_json(self, url: str, deadline: float) -> Any:
-        problem = url_problem(url, self._sam_local)
+        problem = url_problem(url, self._plain_http)
         if problem:
             raise JwksFetchError(f"refusing to fetch {url!r}: it {problem}")
         remaining = deadline - self._clock()

@@ -1,8 +1,9 @@
-"""The authorizer's answers where the SAM CLI runs it (`sam local start-api`, `sam local invoke`).
+"""The edge for the SAM CLI (`sam local start-api`, `sam local invoke`): applied by the handler only.
 
 The SAM CLI sets AWS_SAM_LOCAL=true in every function container (samcli/local/lambdafn/env_vars.py); only
-then is any of this used. Deployed, API Gateway gets what it documents: `Unauthorized` raised for 401, and
-one stage-wide policy that its result cache can reuse for every route.
+then does the handler use this edge. Deployed, API Gateway gets what it documents: `Unauthorized` raised
+for 401, and one stage-wide policy that its result cache can reuse for every route. Nothing below the
+handler knows of this module: the pipeline gets an event adapter and a plain-http rule, as data.
 
 The SAM CLI's API Gateway emulation (samcli/local/apigw/, as of SAM CLI 1.170) reads a TOKEN authorizer's
 answer differently, and each answer here meets one of its behaviours:
@@ -18,8 +19,8 @@ answer differently, and each answer here meets one of its behaviours:
   statements only and ignores Deny, so the stage-wide Allow with a Deny for that route would let the
   request through. The SAM CLI has no result cache (it invokes the authorizer for every request), so the
   answer may be for the one method ARN: for a denied route, only the Deny statements (403).
-- Plain http to the machine running the container: the function's own 127.0.0.1 is the container, so the
-  local provider is reached as host.docker.internal or Docker's bridge gateway (urls.py, `sam_local`).
+- Plain http to the machine running the container (`CONTAINER_HOSTS`): the function's own 127.0.0.1 is
+  the container, so the local provider is reached as host.docker.internal or Docker's bridge gateway.
 
 An error the authorizer could not check the token for is still raised: the SAM CLI shows 502, API
 Gateway 5xx (the template maps it to 503). Neither is ever an Allow.
@@ -27,10 +28,42 @@ Gateway 5xx (the template maps it to 503). Neither is ever an Allow.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from typing import Any
+
+from .errors import TokenRejected
+from .events import TokenEvent
+from .factory import DEPLOYED, Edge
+from .request import Decision
+from .urls import PlainHttp, is_loopback_host
 
 #: Who a refused request is, in the refusal's policy: nobody verified.
 ANONYMOUS = "anonymous"
+#: How a container reaches the machine running it: Docker Desktop (macOS, Windows) names it
+#: host.docker.internal, and so does `sam local --add-host host.docker.internal:<bridge gateway>` on Linux.
+_CONTAINER_HOST_NAMES = frozenset({"host.docker.internal"})
+
+
+def is_container_host(host: str) -> bool:
+    """The developer's machine as a container sees it: host.docker.internal, or a private-range address
+    (Docker's bridge gateway, 172.17.0.1 by default). Link-local addresses, cloud metadata services among
+    them, are not."""
+    if host.lower() in _CONTAINER_HOST_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private and not (
+        address.is_link_local or address.is_unspecified or address.is_multicast or address.is_reserved
+    )
+
+
+CONTAINER_HOSTS = PlainHttp(
+    lambda host: is_loopback_host(host) or is_container_host(host),
+    "loopback hosts and, under the SAM CLI, for host.docker.internal and private-range addresses",
+)
 
 
 def refusal() -> dict[str, Any]:
@@ -52,3 +85,23 @@ def policy_for_this_call(policy: dict[str, Any], this_route_denied: bool) -> dic
         return policy
     deny = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
     return {**policy, "Statement": deny}
+
+
+class SamCliTokenEvent(TokenEvent):
+    """The TOKEN event, answered as `sam local start-api` can show it."""
+
+    def allowed(self, decision: Decision) -> dict[str, Any]:
+        policy = policy_for_this_call(decision.policy, decision.denied_route is not None)
+        return super().allowed(decision._replace(policy=policy))
+
+    def refused(self, rejection: TokenRejected) -> dict[str, Any]:
+        return refusal()
+
+
+SAM_CLI = Edge(SamCliTokenEvent(), CONTAINER_HOSTS)
+
+
+def edge_for(env: Mapping[str, str]) -> Edge:
+    """The SAM CLI's edge when it runs the function (it sets exactly AWS_SAM_LOCAL=true), else the
+    deployed one."""
+    return SAM_CLI if env.get("AWS_SAM_LOCAL") == "true" else DEPLOYED

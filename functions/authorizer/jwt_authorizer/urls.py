@@ -1,14 +1,14 @@
-"""Which URLs the authorizer may talk to: https anywhere, plain http only on this machine."""
+"""Which URLs the authorizer may talk to: https anywhere, plain http only to the hosts it is given
+(deployed: this machine only)."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
-#: How a container reaches the machine running it: Docker Desktop (macOS, Windows) names it
-#: host.docker.internal, and so does `sam local --add-host host.docker.internal:<bridge gateway>` on Linux.
-_CONTAINER_HOST_NAMES = frozenset({"host.docker.internal"})
 
 
 def is_loopback_host(host: str) -> bool:
@@ -20,28 +20,21 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def is_container_host(host: str) -> bool:
-    """The developer's machine as a container sees it: host.docker.internal, or a private-range address
-    (Docker's bridge gateway, 172.17.0.1 by default). Link-local addresses, cloud metadata services among
-    them, are not."""
-    if host.lower() in _CONTAINER_HOST_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_private and not (
-        address.is_link_local or address.is_unspecified or address.is_multicast or address.is_reserved
-    )
+@dataclass(frozen=True)
+class PlainHttp:
+    """The hosts plain http may reach: data that whoever starts the authorizer gives it, never a mode."""
+
+    allows: Callable[[str], bool]
+    #: Completes "plain http is allowed only for ...", in the message that refuses a URL.
+    description: str
 
 
-def url_problem(url: str, sam_local: bool = False) -> str | None:
-    """Why `url` may not be used to fetch keys or discovery, or None when it may.
+#: Where the authorizer is deployed: plain http only on this machine.
+LOOPBACK_ONLY = PlainHttp(is_loopback_host, "loopback hosts")
 
-    `sam_local` (the SAM CLI runs the function: AWS_SAM_LOCAL=true) also allows plain http to the machine
-    running the container, where `make sam-local` serves the local provider; the function's own
-    127.0.0.1 is the container, not that machine.
-    """
+
+def url_problem(url: str, plain_http: PlainHttp = LOOPBACK_ONLY) -> str | None:
+    """Why `url` may not be used to fetch keys or discovery, or None when it may."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -56,13 +49,6 @@ def url_problem(url: str, sam_local: bool = False) -> str | None:
         return "must not have a fragment"
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and is_loopback_host(host):
+    if parts.scheme == "http" and plain_http.allows(host):
         return None
-    if parts.scheme == "http" and sam_local and is_container_host(host):
-        return None
-    if sam_local:
-        return (
-            "must use https (plain http is allowed only for loopback hosts and, under the SAM CLI, for"
-            " host.docker.internal and private-range addresses)"
-        )
-    return "must use https (plain http is allowed only for loopback hosts)"
+    return f"must use https (plain http is allowed only for {plain_http.description})"
