@@ -17,9 +17,7 @@ from bench.scenario import event
 from devkit.clock import FakeClock
 from devkit.jwks_server import running_jwks_server
 from devkit.tokens import AUDIENCE, claims_for, jwks_of, mint, raw_token, rsa_key
-from jwt_authorizer import AuthorizerService, build_authorizer
-from jwt_authorizer.config import Settings
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from jwt_authorizer import AuthorizerService, CloudWatchTelemetry, EmfMetrics, Settings, build_authorizer
 
 CACHE_SECONDS = 600
 COOLDOWN_SECONDS = 30

@@ -14,25 +14,36 @@ explanation can never approve a token the authorizer refuses. The signature is n
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from jwt_authorizer.authorizer import AuthorizerService
-from jwt_authorizer.compact import UnverifiedToken, bearer_token, decode_unverified
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
-from jwt_authorizer.factory import build_authorizer
-from jwt_authorizer.jwks import HttpJsonFetcher, JsonFetcher
-from jwt_authorizer.keys import VerificationKey
-from jwt_authorizer.method_arn import MethodArn
-from jwt_authorizer.scopes import granted_scopes, scopes_of
-from jwt_authorizer.verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
+from jwt_authorizer import (
+    SCOPE_CLAIMS,
+    AuthorizerService,
+    ConfigurationError,
+    HttpJsonFetcher,
+    IssuerRules,
+    JsonFetcher,
+    MethodArn,
+    Reason,
+    Settings,
+    TokenRejected,
+    TokenVerifier,
+    UnverifiedToken,
+    VerificationKey,
+    VerificationUnavailable,
+    bearer_token,
+    build_authorizer,
+    decode_unverified,
+    granted_scopes,
+    scopes_of,
+)
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
 _EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
@@ -140,7 +151,7 @@ def explain(
     recording = _RecordingFetcher(fetcher or HttpJsonFetcher())
     telemetry = _RecordingTelemetry()
     service = build_authorizer(settings, telemetry=telemetry, fetcher=recording, now=now)
-    verifier = TokenVerifier(settings, service.caches, now=now)
+    verifier = service.verifier
     report = _Report()
     _describe_settings(report, settings)
 
@@ -202,7 +213,7 @@ def _describe_settings(report: _Report, settings: Settings) -> None:
     )
     report.note(
         f"typ at+jwt: {'required' if settings.require_at_jwt_typ else 'not required'};"
-        f" scopes from: scope, scp{''.join(', ' + name for name in settings.scope_claims)}"
+        f" scopes from: {', '.join(SCOPE_CLAIMS + settings.scope_claims)}"
     )
 
 
@@ -233,7 +244,8 @@ def _explain_steps(
         return
     cache, rules = trusted
     report.ok(
-        f"iss {cache.issuer!r} is trusted" + (" (an Amazon Cognito user pool)" if rules.cognito else "")
+        f"iss {cache.issuer!r} is trusted"
+        + (f" ({rules.profile.issuer_kind})" if rules.profile.issuer_kind else "")
     )
 
     report.section("5. Key")
@@ -258,7 +270,7 @@ def _explain_steps(
         report.ok(f"valid {algorithm_and_kid[0]} signature by key {algorithm_and_kid[1]!r}")
 
     report.section("7. Claims")
-    _explain_claims(report, verifier, claims, rules, now())
+    _explain_claims(report, claims, rules, now())
 
     report.section("8. Scopes and routes")
     _explain_scopes(report, claims, settings)
@@ -278,20 +290,10 @@ def _step(report: _Report, check: Callable[[], Any], label: str = "") -> Any:
     return True if result is None else result
 
 
-def _explain_claims(
-    report: _Report, verifier: TokenVerifier, claims: dict[str, Any], rules: IssuerRules, at: float
-) -> None:
-    checks: Sequence[tuple[str, Callable[[], None]]] = (
-        (_date_text(claims, "exp", at), lambda: verifier.check_expiry(claims, at)),
-        (_date_text(claims, "nbf", at), lambda: verifier.check_not_before(claims, at)),
-        (_date_text(claims, "iat", at), lambda: verifier.check_issued_at(claims, at)),
-        (_audience_text(claims, rules), lambda: verifier.check_audience(claims, rules)),
-        (_token_use_text(claims, rules), lambda: verifier.check_token_use(claims, rules)),
-        (f"sub {_short(claims.get('sub'))}", lambda: check_subject(claims)),
-        (_jti_text(claims), lambda: check_jwt_id(claims)),
-    )
-    for text, check in checks:
-        if _step(report, check, text) is not None:
+def _explain_claims(report: _Report, claims: dict[str, Any], rules: IssuerRules, at: float) -> None:
+    for step in rules.checks:
+        text = step.describe(claims, rules, at)
+        if _step(report, functools.partial(step.check, claims, rules, at), text) is not None:
             report.ok(text)
 
 
@@ -304,7 +306,7 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
     except TokenRejected as rejection:
         report.rejected(rejection)
         return
-    report.note(f"scopes (scope, scp): {' '.join(sorted(scopes)) or '(none)'}")
+    report.note(f"scopes ({', '.join(SCOPE_CLAIMS)}): {' '.join(sorted(scopes)) or '(none)'}")
     if settings.scope_claims:
         extra = sorted(granted - scopes)
         names = ", ".join(settings.scope_claims)
@@ -354,46 +356,6 @@ def _kids_in(document: Any) -> list[str] | None:
     if isinstance(document, dict) and isinstance(document.get("keys"), list):
         return [str(key.get("kid"))[:64] for key in document["keys"] if isinstance(key, dict)]
     return None
-
-
-def _date_text(claims: dict[str, Any], name: str, at: float) -> str:
-    value = claims.get(name)
-    if value is None:
-        return f"{name} absent"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{name} {_short(value)}"
-    try:
-        when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return f"{name} {value}"
-    seconds = round(value - at)
-    relative = f"in {seconds} s" if seconds >= 0 else f"{-seconds} s ago"
-    return f"{name} {when} ({relative})"
-
-
-def _audience_text(claims: dict[str, Any], rules: IssuerRules) -> str:
-    accepted = ", ".join(sorted(rules.audiences)) or "(none)"
-    if "aud" not in claims and rules.cognito:
-        return f"client_id {_short(claims.get('client_id'))} (Cognito, no aud; accepted: {accepted})"
-    return f"aud {_short(claims.get('aud'))} (accepted: {accepted})"
-
-
-def _token_use_text(claims: dict[str, Any], rules: IssuerRules) -> str:
-    value = claims.get("token_use")
-    if value is None and not rules.cognito:
-        return "token_use absent (only Cognito requires it)"
-    return f"token_use {_short(value)}"
-
-
-def _jti_text(claims: dict[str, Any]) -> str:
-    if "jti" not in claims:
-        return "jti absent"
-    return f"jti {json.dumps(claims['jti'], ensure_ascii=False)[:200]}"
-
-
-def _short(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _environment(path: str | None, environ: Mapping[str, str]) -> Mapping[str, str]:

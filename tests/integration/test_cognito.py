@@ -17,10 +17,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from moto import mock_aws
 
-from jwt_authorizer import AuthorizerService, build_authorizer
-from jwt_authorizer.config import Settings
-from jwt_authorizer.jwks import HttpJsonFetcher
-from jwt_authorizer.keys import MIN_RSA_BITS, parse_jwks
+from jwt_authorizer import (
+    MIN_RSA_BITS,
+    AuthorizerService,
+    HttpJsonFetcher,
+    Settings,
+    build_authorizer,
+    parse_jwks,
+)
 from tests.support.providers import STAGE, QuietTelemetry, authorize, rejection
 from tools.explain import explain
 

@@ -20,7 +20,7 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
-from jwt_authorizer.config import Settings
+from jwt_authorizer import Settings
 from route_table import Route
 
 ROOT = Path(__file__).resolve().parents[2]

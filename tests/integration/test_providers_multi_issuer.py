@@ -9,8 +9,7 @@ import pytest
 
 from devkit.jwks_server import JwksServer, running_jwks_server
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
-from jwt_authorizer import AuthorizerService, build_authorizer
-from jwt_authorizer.config import Settings
+from jwt_authorizer import AuthorizerService, Settings, build_authorizer
 from tests.support.providers import QuietTelemetry, authorize, rejection
 
 SHARED_KID = "signing-key-1"  # both providers happen to name their key the same

@@ -11,11 +11,8 @@ import pytest
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer import AuthorizerUnavailableError
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import ConfigurationError
+from jwt_authorizer import LOOPBACK_ONLY, AuthorizerUnavailableError, ConfigurationError, Settings
 from jwt_authorizer.sam_cli import CONTAINER_HOSTS, edge_for
-from jwt_authorizer.urls import LOOPBACK_ONLY
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 # The method ARN `sam local start-api` builds: fixed account and API id, the template's stage.

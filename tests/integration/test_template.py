@@ -22,11 +22,15 @@ from samtranslator.yaml_helper import yaml_parse
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
-from jwt_authorizer import AuthorizerService, build_authorizer
-from jwt_authorizer.compact import bearer_token
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from jwt_authorizer import (
+    AuthorizerService,
+    CloudWatchTelemetry,
+    EmfMetrics,
+    Settings,
+    TokenRejected,
+    bearer_token,
+    build_authorizer,
+)
 from messages_api.errors import NotTheAuthor
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore

@@ -20,8 +20,7 @@ from cfnlint.api import ManualArgs, lint
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, mint
-from jwt_authorizer import AuthorizerUnavailableError
-from jwt_authorizer.telemetry import (
+from jwt_authorizer import (
     DECISION_METRIC,
     INTERNAL_ERROR_REASON,
     JWKS_FETCH_METRIC,
@@ -29,6 +28,7 @@ from jwt_authorizer.telemetry import (
     OUTCOME_DIMENSION,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
+    AuthorizerUnavailableError,
     DecisionOutcome,
     FetchOutcome,
 )

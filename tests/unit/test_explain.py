@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
-from jwt_authorizer import HINTS, build_authorizer
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import Reason
+from jwt_authorizer import HINTS, Reason, Settings, build_authorizer
 from tests.support.providers import (
     COGNITO_CLIENT_ID,
     COGNITO_ISSUER,

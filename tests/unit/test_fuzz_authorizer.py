@@ -21,11 +21,15 @@ from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
 from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key, sign_segments
-from jwt_authorizer import AuthorizerService, build_authorizer
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError
-from jwt_authorizer.keys import parse_jwks
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from jwt_authorizer import (
+    AuthorizerService,
+    CloudWatchTelemetry,
+    EmfMetrics,
+    JwksFetchError,
+    Settings,
+    build_authorizer,
+    parse_jwks,
+)
 from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, classify, token_event
 from tests.support.providers import StaticFetcher
 

@@ -74,7 +74,8 @@ def test_nothing_below_the_handler_knows_the_sam_cli() -> None:
     graph = _package_imports()
     reaching = set()
     for module in graph.keys() - {SAM_CLI_EDGE}:
-        seen, pending = set(), [module]
+        seen: set[str] = set()
+        pending = [module]
         while pending:
             for imported in graph.get(pending.pop(), set()) - seen:
                 seen.add(imported)
@@ -88,3 +89,42 @@ def test_nothing_below_the_handler_knows_the_sam_cli() -> None:
         if path.stem != SAM_CLI_EDGE and SAM_CLI_NAMES.search(path.read_text())
     }
     assert naming == {}
+
+
+#: Tests that are one module's own, by a name other than test_<module>: they may reach into it.
+OWN_TESTS = {
+    "tests/integration/test_sam_cli_answers.py": "sam_cli",
+    "tests/integration/test_jwks_http.py": "jwks",
+}
+
+
+def _own_module(path: str, modules: set[str]) -> str | None:
+    if path in OWN_TESTS:
+        return OWN_TESTS[path]
+    match = re.fullmatch(r"tests/unit/test_(\w+)\.py", path)
+    if match is None:
+        return None
+    return next((m for m in modules if match[1] == m or match[1].startswith(f"{m}_")), None)
+
+
+def test_code_outside_the_package_uses_only_its_public_names() -> None:
+    import jwt_authorizer
+
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
+    reaching = {}
+    for folder in ("tools", "bench", "local", "devkit", "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            own = _own_module(relative, modules)
+            for node in ast.walk(ast.parse(path.read_text(), relative)):
+                if own is not None or not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                    continue
+                if node.module == "jwt_authorizer":
+                    hidden = [alias.name for alias in node.names if alias.name not in jwt_authorizer.__all__]
+                elif node.module.startswith("jwt_authorizer."):
+                    hidden = [node.module]
+                else:
+                    continue
+                if hidden:
+                    reaching[relative] = hidden
+    assert reaching == {}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .authorizer import AuthorizerService
+    from .claims import CLAIM_CHECKS, ClaimCheck, IssuerRules
+    from .compact import UnverifiedToken, bearer_token, decode_unverified
     from .config import Settings
     from .errors import (
         HINTS,
@@ -26,35 +28,109 @@ if TYPE_CHECKING:
     )
     from .events import AuthorizerUnavailableError, EventAdapter, TokenEvent
     from .factory import DEPLOYED, Edge, build_authorizer
-    from .jwks import HttpJsonFetcher, JsonFetcher
+    from .jwks import DeferredObserver, HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
+    from .keys import MIN_RSA_BITS, ParsedJwks, VerificationKey, parse_jwks
+    from .method_arn import MethodArn
+    from .policy import build_policy
+    from .providers import CLIENT_ID_CLAIMS, PROFILES, SCOPE_CLAIMS, ProviderProfile, is_cognito_issuer
     from .request import AccessRequest, Decision
-    from .telemetry import CloudWatchTelemetry, EmfMetrics, Telemetry
+    from .scopes import granted_scopes, scopes_of
+    from .telemetry import (
+        ALLOW_FLUSH_SECONDS,
+        DECISION_METRIC,
+        INTERNAL_ERROR_REASON,
+        JWKS_FETCH_METRIC,
+        KEYS_UNAVAILABLE_REASON,
+        OUTCOME_DIMENSION,
+        REASON_DIMENSION,
+        SERVICE_DIMENSION,
+        CloudWatchTelemetry,
+        DecisionOutcome,
+        EmfMetrics,
+        FetchOutcome,
+        Telemetry,
+    )
+    from .urls import LOOPBACK_ONLY, PlainHttp
+    from .verify import TokenVerifier
 
 __all__ = [
+    "ALLOW_FLUSH_SECONDS",
+    "CLAIM_CHECKS",
+    "CLIENT_ID_CLAIMS",
+    "DECISION_METRIC",
     "DEPLOYED",
     "HINTS",
+    "INTERNAL_ERROR_REASON",
+    "JWKS_FETCH_METRIC",
+    "KEYS_UNAVAILABLE_REASON",
+    "LOOPBACK_ONLY",
+    "MIN_RSA_BITS",
+    "OUTCOME_DIMENSION",
+    "PROFILES",
+    "REASON_DIMENSION",
+    "SCOPE_CLAIMS",
+    "SERVICE_DIMENSION",
     "AccessRequest",
     "AuthorizerService",
     "AuthorizerUnavailableError",
+    "ClaimCheck",
     "CloudWatchTelemetry",
     "ConfigurationError",
     "Decision",
+    "DecisionOutcome",
+    "DeferredObserver",
     "Edge",
     "EmfMetrics",
     "EventAdapter",
+    "FetchOutcome",
     "HttpJsonFetcher",
+    "IssuerRules",
     "JsonFetcher",
+    "JwksCache",
     "JwksFetchError",
+    "JwksLoader",
+    "MethodArn",
+    "ParsedJwks",
+    "PlainHttp",
+    "ProviderProfile",
     "Reason",
     "Settings",
     "Telemetry",
     "TokenEvent",
     "TokenRejected",
+    "TokenVerifier",
+    "UnverifiedToken",
+    "VerificationKey",
     "VerificationUnavailable",
+    "bearer_token",
     "build_authorizer",
+    "build_policy",
+    "decode_unverified",
+    "granted_scopes",
+    "is_cognito_issuer",
+    "parse_jwks",
+    "scopes_of",
 ]
-#: Where the names of `__all__` live: the type checker reads them from the imports above.
-_HOMES = ("authorizer", "config", "errors", "events", "factory", "jwks", "request", "telemetry")
+#: The modules the names of `__all__` live in (the type checker reads each from its import above).
+_HOMES = (
+    "authorizer",
+    "claims",
+    "compact",
+    "config",
+    "errors",
+    "events",
+    "factory",
+    "jwks",
+    "keys",
+    "method_arn",
+    "policy",
+    "providers",
+    "request",
+    "scopes",
+    "telemetry",
+    "urls",
+    "verify",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -62,9 +138,8 @@ def __getattr__(name: str) -> Any:
         for home in _HOMES:
             module = importlib.import_module(f".{home}", __name__)
             if name in vars(module):
-                value = vars(module)[name]
-                globals()[name] = value
-                return value
+                globals()[name] = vars(module)[name]
+                return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

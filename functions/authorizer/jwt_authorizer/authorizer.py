@@ -47,6 +47,11 @@ class AuthorizerService:
         return self._telemetry
 
     @property
+    def verifier(self) -> TokenVerifier:
+        """The verifier the pipeline runs: `explain` walks its steps one at a time."""
+        return self._pipeline.verifier
+
+    @property
     def token_cache(self) -> VerifiedTokenCache:
         return self._pipeline.token_cache
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -37,16 +36,6 @@ MAX_SCOPE_CLAIMS = 16
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 #: Verified tokens remembered by a warm function (0 turns the cache off); a few hundred bytes each.
 DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1_000
-
-#: An Amazon Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
-_COGNITO_ISSUER = re.compile(
-    r"https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P=region)_[A-Za-z0-9]+"
-)
-
-
-def is_cognito_issuer(issuer: str) -> bool:
-    """True for an Amazon Cognito user pool, whose access tokens carry `client_id` and no `aud`."""
-    return _COGNITO_ISSUER.fullmatch(issuer) is not None
 
 
 @dataclass(frozen=True)

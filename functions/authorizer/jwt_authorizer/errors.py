@@ -24,6 +24,8 @@ class Reason(StrEnum):
     hint: str
 
     def __new__(cls, value: str, hint: str) -> Reason:
+        if not hint.strip():
+            raise ValueError(f"the reason {value} needs a hint")
         member = str.__new__(cls, value)
         member._value_ = value
         member.hint = hint

@@ -14,6 +14,7 @@ from typing import Any
 from route_table import Route, stage_resources
 
 from .method_arn import MethodArn
+from .providers import CLIENT_ID_CLAIMS
 
 #: API Gateway refuses authorizer results whose context is too large; keep well within it.
 MAX_CONTEXT_VALUE_CHARS = 1_024
@@ -33,8 +34,8 @@ def build_policy(method_arn: MethodArn, denied: Iterable[Route]) -> dict[str, An
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:
-    """The OAuth client the token was issued to: client_id (RFC 9068), cid (Okta) or azp (OIDC)."""
-    for name in ("client_id", "cid", "azp"):
+    """The OAuth client the token was issued to: the first of the claims that name it (providers.py)."""
+    for name in CLIENT_ID_CLAIMS:
         value = claims.get(name)
         if isinstance(value, str) and value:
             return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Reason, TokenRejected
+from .providers import SCOPE_CLAIMS
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -14,7 +15,7 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     `JwtGenerator` and ForgeRock AM issue it as a JSON array, as Okta does with `scp`.
     """
     scopes: set[str] = set()
-    for name in ("scope", "scp"):
+    for name in SCOPE_CLAIMS:
         value = claims.get(name)
         if value is not None:
             scopes.update(_names_in(name, value))

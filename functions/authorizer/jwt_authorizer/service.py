@@ -40,6 +40,10 @@ class Pipeline:
         self._scope_claims = settings.scope_claims
         self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, caches, now=now)
 
+    @property
+    def verifier(self) -> TokenVerifier:
+        return self._verifier
+
     def decide(self, request: AccessRequest) -> Decision:
         """The decision for one call; raises TokenRejected or VerificationUnavailable.
 
