@@ -2,7 +2,7 @@
 
     python -m tools.explain [--env-file FILE] [TOKEN | -]
 
-(with functions/authorizer and functions/shared on PYTHONPATH, as `make explain` runs it).
+(with functions/authorizer on PYTHONPATH, as `make explain` runs it).
 
 It reads the same environment variables as the authorizer (or the JSON object that
 `aws lambda get-function-configuration --query Environment.Variables` prints) and runs the authorizer's

@@ -35,8 +35,8 @@ from messages_api.errors import NotTheAuthor
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
-from tests.support import stack_options
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
+from tools import stack_options
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"

@@ -3,7 +3,7 @@
 regions without Cognito).
 
 Read from the template as aws-sam-translator translates it, for each combination of the options, and as
-CloudFormation would deploy it (tests.support.stack_options.instantiate).
+CloudFormation would deploy it (tools.stack_options.instantiate).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from tests.integration.test_template import (
     source,
     translate,
 )
-from tests.support.stack_options import MODES, OPTIONS, combinations, instantiate
+from tools.stack_options import MODES, OPTIONS, combinations, instantiate
 
 REGIONS = ["us-east-1", "eu-west-1", "us-gov-west-1"]
 OWN_PROVIDER = MODES["own-provider"]

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
+from devkit.logs import LogWatch
 from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key, sign_segments
 from jwt_authorizer import (
     AuthorizerService,
@@ -30,7 +31,7 @@ from jwt_authorizer import (
     build_authorizer,
     parse_jwks,
 )
-from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, classify, token_event
+from tests.support.harness import ROUTE_SCOPES, Outcome, classify, token_event
 from tests.support.providers import StaticFetcher
 
 ISSUER = "https://issuer.example.com"
