@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .authorizer import AuthorizerService
-    from .claims import CLAIM_CHECKS, ClaimCheck, IssuerRules
+    from .claims import CLAIM_CHECKS, IssuerRules
     from .compact import UnverifiedToken, bearer_token, decode_unverified
     from .config import Settings
     from .errors import (
@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from .keys import MIN_RSA_BITS, ParsedJwks, VerificationKey, parse_jwks
     from .method_arn import MethodArn
     from .policy import build_policy
-    from .providers import CLIENT_ID_CLAIMS, PROFILES, SCOPE_CLAIMS, ProviderProfile, is_cognito_issuer
+    from .providers import (
+        CLIENT_ID_CLAIMS,
+        PROFILES,
+        SCOPE_CLAIMS,
+        ClaimCheck,
+        ProviderProfile,
+        is_cognito_issuer,
+    )
     from .request import AccessRequest, Decision
     from .scopes import granted_scopes, scopes_of
     from .telemetry import (

@@ -18,22 +18,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
 
 from .errors import Reason, TokenRejected
-from .providers import PROFILES, ProviderProfile
+from .providers import PROFILES, ClaimCheck, ClaimRules, Claims, ProviderProfile
 
 #: 9999-12-31T23:59:59Z; a NumericDate beyond it is not a date anyone meant.
 MAX_NUMERIC_DATE = 253_402_300_799
-
-Claims = dict[str, Any]
-
-
-class ClaimCheck(NamedTuple):
-    #: Raises TokenRejected when the claims fail it, at the time given (seconds since 1970).
-    check: Callable[[Claims, IssuerRules, float], None]
-    #: What the token states for this check, in `explain`'s words.
-    describe: Callable[[Claims, IssuerRules, float], str]
 
 
 @dataclass(frozen=True)
@@ -51,25 +41,25 @@ class IssuerRules:
         return CLAIM_CHECKS + self.profile.extra_checks
 
 
-def check_expiry(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_expiry(claims: Claims, rules: ClaimRules, now: float) -> None:
     expires = _numeric_date(claims, "exp", Reason.INVALID_EXP, missing=Reason.MISSING_EXP)
     if expires is not None and now >= expires + rules.leeway:
         raise TokenRejected(Reason.TOKEN_EXPIRED)
 
 
-def check_not_before(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_not_before(claims: Claims, rules: ClaimRules, now: float) -> None:
     not_before = _numeric_date(claims, "nbf", Reason.INVALID_NBF)
     if not_before is not None and now + rules.leeway < not_before:
         raise TokenRejected(Reason.TOKEN_NOT_YET_VALID)
 
 
-def check_issued_at(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_issued_at(claims: Claims, rules: ClaimRules, now: float) -> None:
     issued_at = _numeric_date(claims, "iat", Reason.INVALID_IAT)
     if issued_at is not None and now + rules.leeway < issued_at:
         raise TokenRejected(Reason.TOKEN_ISSUED_IN_FUTURE)
 
 
-def check_audience(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_audience(claims: Claims, rules: ClaimRules, now: float) -> None:
     audience = claims.get("aud")
     fallback = rules.profile.audience_fallback_claim
     if audience is None and fallback is not None:
@@ -90,7 +80,7 @@ def check_audience(claims: Claims, rules: IssuerRules, now: float) -> None:
         raise TokenRejected(Reason.INVALID_AUDIENCE, "no accepted audience in 'aud'")
 
 
-def check_token_use(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_token_use(claims: Claims, rules: ClaimRules, now: float) -> None:
     # Cognito marks every token; other providers rarely do, but a token that says what it is for
     # must say something TOKEN_USE accepts (an ID token is not an access token).
     token_use = claims.get("token_use")
@@ -100,13 +90,13 @@ def check_token_use(claims: Claims, rules: IssuerRules, now: float) -> None:
         raise TokenRejected(Reason.INVALID_TOKEN_USE, f"token_use {str(token_use)[:32]!r}")
 
 
-def check_subject(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_subject(claims: Claims, rules: ClaimRules, now: float) -> None:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenRejected(Reason.MISSING_SUB, "the token needs a string 'sub'")
 
 
-def check_jwt_id(claims: Claims, rules: IssuerRules, now: float) -> None:
+def check_jwt_id(claims: Claims, rules: ClaimRules, now: float) -> None:
     # RFC 7519 section 4.1.7: a case-sensitive string. Anything keyed on it (a replay or deny list, a log
     # search) needs it to be one, and PyJWT refuses any other type too.
     if "jti" in claims and not isinstance(claims["jti"], str):
@@ -133,8 +123,8 @@ def _numeric_date(claims: Claims, name: str, invalid: Reason, missing: Reason | 
 # What each check reads, in explain's words -----------------------------------------------------------
 
 
-def _describe_date(name: str) -> Callable[[Claims, IssuerRules, float], str]:
-    def describe(claims: Claims, rules: IssuerRules, at: float) -> str:
+def _describe_date(name: str) -> Callable[[Claims, ClaimRules, float], str]:
+    def describe(claims: Claims, rules: ClaimRules, at: float) -> str:
         value = claims.get(name)
         if value is None:
             return f"{name} absent"
@@ -151,7 +141,7 @@ def _describe_date(name: str) -> Callable[[Claims, IssuerRules, float], str]:
     return describe
 
 
-def _describe_audience(claims: Claims, rules: IssuerRules, at: float) -> str:
+def _describe_audience(claims: Claims, rules: ClaimRules, at: float) -> str:
     accepted = ", ".join(sorted(rules.audiences)) or "(none)"
     fallback = rules.profile.audience_fallback_claim
     if "aud" not in claims and fallback is not None:
@@ -160,7 +150,7 @@ def _describe_audience(claims: Claims, rules: IssuerRules, at: float) -> str:
     return f"aud {short(claims.get('aud'))} (accepted: {accepted})"
 
 
-def _describe_token_use(claims: Claims, rules: IssuerRules, at: float) -> str:
+def _describe_token_use(claims: Claims, rules: ClaimRules, at: float) -> str:
     value = claims.get("token_use")
     if value is None and not rules.profile.requires_token_use:
         requiring = " and ".join(profile.name for profile in PROFILES if profile.requires_token_use)
@@ -168,11 +158,11 @@ def _describe_token_use(claims: Claims, rules: IssuerRules, at: float) -> str:
     return f"token_use {short(value)}"
 
 
-def _describe_subject(claims: Claims, rules: IssuerRules, at: float) -> str:
+def _describe_subject(claims: Claims, rules: ClaimRules, at: float) -> str:
     return f"sub {short(claims.get('sub'))}"
 
 
-def _describe_jwt_id(claims: Claims, rules: IssuerRules, at: float) -> str:
+def _describe_jwt_id(claims: Claims, rules: ClaimRules, at: float) -> str:
     if "jti" not in claims:
         return "jti absent"
     return f"jti {json.dumps(claims['jti'], ensure_ascii=False)[:200]}"

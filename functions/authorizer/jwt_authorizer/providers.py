@@ -10,18 +10,42 @@ in are listed here too. A new provider quirk is a new profile, or a field of one
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .claims import ClaimCheck
+from typing import Any, NamedTuple, Protocol
 
 #: The claims naming the OAuth client the token was issued to: client_id (RFC 9068), cid (Okta), azp (OIDC).
 CLIENT_ID_CLAIMS = ("client_id", "cid", "azp")
 #: The claims holding the token's scopes: `scope` (RFC 8693, RFC 9068) and `scp` (Okta, Entra ID).
 SCOPE_CLAIMS = ("scope", "scp")
+
+
+Claims = dict[str, Any]
+
+
+class ClaimRules(Protocol):
+    """What a claim check reads of the rules of the token's issuer (claims.IssuerRules)."""
+
+    @property
+    def audiences(self) -> frozenset[str]: ...
+
+    @property
+    def profile(self) -> ProviderProfile: ...
+
+    @property
+    def leeway(self) -> int: ...
+
+    @property
+    def token_uses(self) -> frozenset[str]: ...
+
+
+class ClaimCheck(NamedTuple):
+    """One claim check (claims.py has the fixed ones; a profile's `extra_checks` add its own)."""
+
+    #: Raises TokenRejected when the claims fail it, at the time given (seconds since 1970).
+    check: Callable[[Claims, ClaimRules, float], None]
+    #: What the token states for this check, in `explain`'s words.
+    describe: Callable[[Claims, ClaimRules, float], str]
 
 
 @dataclass(frozen=True)
