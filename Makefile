@@ -142,9 +142,12 @@ checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 		$$(printf -- '-f %s ' .aws-sam/checkov/*.json) > .aws-sam/checkov-report.json || test $$? -eq 1
 	$(BIN)/python -m tools.checkov_gate check .aws-sam/checkov-report.json .ci/checkov-baseline.yaml
 
-## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from this
-## environment or from ENV_FILE (the JSON of `aws lambda get-function-configuration --query Environment.Variables`)
-explain: $(STAMP)
+## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from ENV_FILE (the
+## JSON of `aws lambda get-function-configuration --query Environment.Variables`), else from the running
+## `make dev` (.local/authorizer-env.json) unless ISSUER is set, else from this environment. Needs only the
+## local stack's install. make exits 0 for an accepted token, else 2; its last line names the tool's own
+## code (`Error 1`: 401, 2: keys unavailable, 3: bad settings, 4: nothing to explain)
+explain: $(DEV_STAMP)
 	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md

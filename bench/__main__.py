@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import cold, jwks_traffic, report, warm
+from bench import cold, jwks_traffic, key_parsing, report, warm
 from bench.scenario import Scenario
 
 
@@ -13,13 +13,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["warm", "cold", "floor", "jwks"],
+        choices=["warm", "cold", "floor", "jwks", "keys"],
         help="run one part, write no docs (floor: only rows A, B and C of the cold start)",
     )
     parser.add_argument("--rounds", type=int, default=9, help="warm rounds (median taken)")
     parser.add_argument("--cold-runs", type=int, default=11, help="fresh processes per artifact")
     arguments = parser.parse_args(argv)
-    parts = {arguments.only} if arguments.only else {"warm", "cold", "jwks"}
+    parts = {arguments.only} if arguments.only else {"warm", "cold", "jwks", "keys"}
     results = report.Results()
     scenario = Scenario.start()
     try:
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
             results.warm = warm.measure(scenario, rounds=arguments.rounds)
         if "jwks" in parts:
             results.jwks = jwks_traffic.measure()
+        if "keys" in parts:
+            results.keys = key_parsing.measure()
         if parts & {"cold", "floor"}:
             results.cold = cold.measure(scenario, runs=arguments.cold_runs, floor_only="cold" not in parts)
     finally:

@@ -32,7 +32,7 @@ AUTHORIZER = ROOT / "functions" / "authorizer"
 API = ROOT / "functions" / "api"
 SHARED = ROOT / "functions" / "shared"
 # What the functions' builds copy from functions/shared (a plain sam build would need them too).
-SHARED_MODULES = ["route_table.py"]
+SHARED_MODULES = ["route_table.py", "authorizer_context.py"]
 
 
 def _template_runtime() -> str:

@@ -24,7 +24,7 @@
 #
 # A target then reads: build-MyFunction: check-runtime-python, and $(call python-bytecode-build,<sources>)
 # with the files and packages of $(HERE) the function ships, and the modules of ../shared it imports (code
-# two functions ship alike, as ../shared/route_table.py): each lands at the top of the artifact.
+# two functions ship alike, as ../shared/route_table.py and ../shared/authorizer_context.py): each lands at the top of the artifact.
 
 RUNTIME_PYTHON ?= python$(PYTHON_VERSION)
 REQUIREMENTS := $(HERE)/requirements.txt

@@ -14,12 +14,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from local import authorizer_env
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
 from local.sam_local import SamLocalError, SamLocalOptions, split_arguments
 from local.sam_local import run as run_sam_local
+from local.serving import PortUnavailable
 from local.stack import LocalStack, StackOptions
 from local.template import TemplateError, load_api
 
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         FunctionLoadError,
         LocalDynamoDBError,
         SamLocalError,
+        PortUnavailable,
         ValueError,
         OSError,
     ) as error:
@@ -115,13 +118,28 @@ def _dev(args: argparse.Namespace) -> int:
         external_jwks_uri=args.jwks_uri or None,
         parameters=parameters,
     )
+    # The functions' cold starts take a few seconds; until the banner, the ports refuse connections.
+    print("Starting: loading the template and the functions (a few seconds)...", flush=True)
     stack = LocalStack(options, log=lambda line: print(line, flush=True))
     stack.start()
-    print(_banner(stack), flush=True)
-    _wait_for_a_stop_signal()
-    stack.stop()
+    settings = authorizer_environment(stack)
+    if settings is not None:
+        authorizer_env.write(settings)
+    try:
+        print(_banner(stack, explain=settings is not None), flush=True)
+        _wait_for_a_stop_signal()
+    finally:
+        if settings is not None:
+            authorizer_env.remove()
+        stack.stop()
     print("stopped", flush=True)
     return 0
+
+
+def authorizer_environment(stack: LocalStack) -> dict[str, str] | None:
+    """The environment the stack's authorizer runs with (the API's first, if it has several)."""
+    api = stack.api
+    return next((dict(api.functions[spec.function].environment) for spec in api.authorizers.values()), None)
 
 
 def _dynamodb(args: argparse.Namespace) -> int:
@@ -162,9 +180,9 @@ def _sam_local(args: argparse.Namespace) -> int:
     return run_sam_local(options)
 
 
-def _banner(stack: LocalStack) -> str:
+def _banner(stack: LocalStack, explain: bool = False) -> str:
     api = stack.api
-    authorizer_env = next((api.functions[spec.function].environment for spec in api.authorizers.values()), {})
+    authorizer = authorizer_environment(stack) or {}
     lines = [
         "",
         f"API       {stack.api_url}  (stage {api.stage}, template {stack.options.template.name})",
@@ -199,8 +217,13 @@ def _banner(stack: LocalStack) -> str:
         ]
     else:
         lines.append(
-            f"Issuer    {authorizer_env.get('ISSUER')} (audience {authorizer_env.get('AUDIENCE')}):"
+            f"Issuer    {authorizer.get('ISSUER')} (audience {authorizer.get('AUDIENCE')}):"
             " use tokens from your provider"
+        )
+    if explain:
+        location = authorizer_env.PATH.relative_to(authorizer_env.PATH.parent.parent)
+        lines.append(
+            f"Explain   make explain TOKEN=$TOKEN  (why a token passes or not; settings: {location})"
         )
     lines += ["", "Ctrl-C stops everything. One line per request follows.", ""]
     return "\n".join(lines)
@@ -213,8 +236,12 @@ def _token(args: argparse.Namespace) -> int:
     secret = args.client_secret
     if secret is None:
         client = ProviderConfig.load(StackOptions().provider_config).clients.get(args.client_id)
-        if client is None:
-            print(f"error: {args.client_id} is not a client of local/provider.json", file=sys.stderr)
+        if client is None or client.secret is None:
+            print(
+                f"error: {args.client_id} is not a client of local/provider.json with a secret"
+                " (the client credentials grant)",
+                file=sys.stderr,
+            )
             return 1
         secret = client.secret
     credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(secret)}"
@@ -234,7 +261,9 @@ def _token(args: argparse.Namespace) -> int:
         print(f"error: the token endpoint answered {error.code}: {error.read().decode()}", file=sys.stderr)
     except urllib.error.URLError:
         print(
-            f"error: no local provider on 127.0.0.1:{args.provider_port}; start it with `make dev`",
+            f"error: no local provider answers on 127.0.0.1:{args.provider_port} (PROVIDER_PORT):"
+            " start one with `make dev` in another terminal, or, if it runs on another port, say which:"
+            " make token PROVIDER_PORT=<its port>",
             file=sys.stderr,
         )
     return 1

@@ -27,8 +27,58 @@ API_ID = "local0api1"
 
 
 def method_arn(api_id: str, stage: str, method: str, path: str) -> str:
-    """The ARN API Gateway passes to the authorizer for a request: the actual path, not the resource."""
-    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{stage}/{method}/{path.lstrip('/')}"
+    """The ARN API Gateway passes to the authorizer for a request: the actual path, not the resource.
+
+    `path` is spelled as the client sent it: a trailing slash, a doubled slash and a percent-encoding stay
+    (where AWS's own spelling is not known, this is the one a Deny could miss; docs/security.md).
+    """
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{stage}/{method}/{path.removeprefix('/')}"
+
+
+# Routing ---------------------------------------------------------------------------------------------
+
+
+def routed_path(path: str) -> str:
+    """The path a REST API's proxy event carries for the path the client sent: leading slashes are one,
+    a trailing slash and percent-encodings stay (docs/local-stack.md, "Paths and their spellings")."""
+    return "/" + path.lstrip("/")
+
+
+def routed_segments(path: str) -> list[str]:
+    """The segments a REST API matches against its resources: leading slashes ignored, and one trailing
+    slash; any other empty segment stays (and matches no literal or parameter segment)."""
+    body = path.lstrip("/").removesuffix("/")
+    return body.split("/") if body else []
+
+
+# Integration responses -------------------------------------------------------------------------------
+
+#: Headers a Lambda proxy integration's answer cannot set: a REST API renames each to
+#: `x-amzn-Remapped-<name>` (API Gateway developer guide, "Amazon API Gateway important notes" for REST
+#: APIs; the set recorded against AWS in localstack's tests/aws/services/apigateway header remapping
+#: snapshots). docs/local-stack.md lists them.
+REMAPPED_RESPONSE_HEADERS = (
+    "Authorization",
+    "Connection",
+    "Content-Length",
+    "Content-MD5",
+    "Date",
+    "Expect",
+    "Host",
+    "Max-Forwards",
+    "Proxy-Authenticate",
+    "Server",
+    "Trailer",
+    "Upgrade",
+    "User-Agent",
+    "WWW-Authenticate",
+)
+_REMAPPED = frozenset(name.lower() for name in REMAPPED_RESPONSE_HEADERS)
+
+
+def remapped_header(name: str) -> str:
+    """The name a header of a Lambda proxy integration's answer reaches the client under."""
+    return f"x-amzn-Remapped-{name}" if name.lower() in _REMAPPED else name
 
 
 # Identity ------------------------------------------------------------------------------------------

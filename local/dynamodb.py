@@ -7,13 +7,12 @@ The data is in memory: it lives as long as the server runs.
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 from collections.abc import Iterable
 from typing import Any
 
 from local.apigateway import REGION
+from local.serving import check_free
 from local.template import TableSpec
 
 #: The port DynamoDB Local listens on, so `aws dynamodb --endpoint-url http://127.0.0.1:8000` habits work.
@@ -92,7 +91,7 @@ class LocalDynamoDB:
         from moto.server import ThreadedMotoServer
 
         if port:
-            _check_free(host, port)  # the server binds on its own thread, which would hang on a busy port
+            check_free(host, port)  # the server binds on its own thread, which would hang on a busy port
         # moto's server logs every request through werkzeug; the gateway's own line per request is enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -137,15 +136,3 @@ class LocalDynamoDB:
         self._tables = []
         self._server.stop()
         self._started = False
-
-
-def _check_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            reason = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be bound ({error})"
-            raise LocalDynamoDBError(
-                f"{host}:{port} {reason}: choose another port for the local DynamoDB"
-            ) from None

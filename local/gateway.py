@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from local.apigateway import (
     ACCOUNT_ID,
@@ -29,6 +29,9 @@ from local.apigateway import (
     evaluate_policy,
     identity_is_acceptable,
     method_arn,
+    remapped_header,
+    routed_path,
+    routed_segments,
 )
 from local.lambdas import LambdaFunction
 from local.serving import BackgroundServer, KeepAliveHandler
@@ -76,13 +79,18 @@ class _Call:
     """One request on its way through the pipeline, with the `$context` variables it has so far."""
 
     request: Request
-    path: str
+    raw_path: str  # as the client sent it: percent-encoded, doubled slashes and all
     query: list[tuple[str, str]]
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     route: RouteSpec | None = None
     path_parameters: dict[str, str] = field(default_factory=dict)
     authorizer: dict[str, Any] | None = None
+
+    @property
+    def path(self) -> str:
+        """The path the proxy event carries (`event.path`)."""
+        return routed_path(self.raw_path)
 
     def header(self, name: str) -> str | None:
         values = [value for key, value in self.request.headers if key.lower() == name.lower()]
@@ -111,9 +119,9 @@ class Gateway:
         }
 
     def handle(self, request: Request) -> Response:
-        parts = urlsplit(request.target)
-        call = _Call(request, unquote(parts.path) or "/", parse_qsl(parts.query, keep_blank_values=True))
-        match = self._routes.find(request.method, call.path)
+        raw_path, query = split_target(request.target)
+        call = _Call(request, raw_path, parse_qsl(query, keep_blank_values=True))
+        match = self._routes.find(request.method, call.raw_path)
         if match is None:
             response = self._gateway_response(
                 call, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
@@ -142,7 +150,7 @@ class Gateway:
                 f"unauthorized ({authorizer.spec.identity_header} {reason}; authorizer not called)",
             )
         assert call.route is not None  # noqa: S101 - set by handle() before authorizing
-        arn = method_arn(API_ID, self.api.stage, call.request.method, call.path)
+        arn = method_arn(API_ID, self.api.stage, call.request.method, call.raw_path)
         result = authorizer.cache.get(identity)
         source = "cached"
         latency_ms = 0
@@ -219,9 +227,10 @@ class Gateway:
                 "httpMethod": request.method,
                 "extendedRequestId": call.request_id,
                 "requestTime": call.started.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                # The path the client sent: this gateway serves the stage at the root of its host, as
-                # API Gateway serves a custom domain mapped to the stage with an empty base path.
-                "path": call.path,
+                # The path the client sent, spelled as sent: this gateway serves the stage at the root
+                # of its host, as API Gateway serves a custom domain mapped to the stage with an empty
+                # base path.
+                "path": call.raw_path,
                 "accountId": ACCOUNT_ID,
                 "protocol": "HTTP/1.1",
                 "stage": self.api.stage,
@@ -256,7 +265,7 @@ class Gateway:
             "requestId": call.request_id,
             "extendedRequestId": call.request_id,
             "httpMethod": call.request.method,
-            "path": call.path,
+            "path": call.raw_path,
             "resourcePath": call.route.path if call.route else None,
             "stage": self.api.stage,
             "apiId": API_ID,
@@ -310,23 +319,38 @@ def _specificity(path: str) -> tuple[int, ...]:
 
 
 def _match_resource(resource: str, path: str) -> dict[str, str] | None:
+    # Segments compare exactly: letter case and percent-encodings included, and a parameter's value stays
+    # encoded (docs/local-stack.md, "Paths and their spellings").
     wanted = resource.strip("/").split("/") if resource.strip("/") else []
-    actual = path.strip("/").split("/") if path.strip("/") else []
+    actual = routed_segments(path)
     parameters: dict[str, str] = {}
     for index, segment in enumerate(wanted):
         if segment.startswith("{") and segment.endswith("+}"):
-            rest = actual[index:]
+            rest = "/".join(actual[index:])
             if not rest:
                 return None
-            parameters[segment[1:-2]] = "/".join(rest)
+            parameters[segment[1:-2]] = rest
             return parameters
-        if index >= len(actual):
-            return None
+        if index >= len(actual) or not actual[index]:
+            return None  # an empty segment is no value of a parameter and no literal segment
         if segment.startswith("{") and segment.endswith("}"):
             parameters[segment[1:-1]] = actual[index]
         elif segment != actual[index]:
             return None
     return parameters if len(actual) == len(wanted) else None
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """The path (still percent-encoded) and the query of a request target.
+
+    A target that starts with `//` is a path (`//orders`), not a URL's authority as urlsplit reads it;
+    only an absolute URL (`http://host/path`) is split as one.
+    """
+    if not target.startswith("/"):
+        parts = urlsplit(target)
+        return parts.path or "/", parts.query
+    path, _, query = target.partition("?")
+    return path.partition("#")[0], query
 
 
 def _resource_id(path: str) -> str:
@@ -377,11 +401,11 @@ def _proxy_response(result: object, request_id: str) -> Response:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         if not isinstance(values, list):
             raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] is not a list")
-        headers.extend((name, _scalar(value)) for value in values)
+        headers.extend((remapped_header(name), _scalar(value)) for value in values)
     single = result.get("headers") or {}
     if not isinstance(single, dict):
         raise MalformedProxyResponse("headers is not an object")
-    headers.extend((name, _scalar(value)) for name, value in single.items())
+    headers.extend((remapped_header(name), _scalar(value)) for name, value in single.items())
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))
     headers.append(("x-amzn-RequestId", request_id))
@@ -405,7 +429,7 @@ Log = Callable[[str], None]
 
 
 def console_line(request: Request, response: Response, latency_ms: float) -> str:
-    path = urlsplit(request.target).path
+    path = split_target(request.target)[0]
     return f"{request.method} {path} → {response.status} in {latency_ms:.1f} ms · {response.decision}"
 
 
@@ -432,7 +456,9 @@ class GatewayServer(BackgroundServer):
                 body = self.rfile.read(int(length)) if length and length.isdigit() else b""
                 request = Request(
                     method=self.command,
-                    target=self.path,
+                    # As received: http.server turns a leading `//` into `/` in self.path (gh-87389), and
+                    # a REST API passes that spelling on (docs/local-stack.md).
+                    target=self.requestline.split()[1],
                     headers=list(self.headers.items()),
                     body=body,
                     source_ip=self.client_address[0],

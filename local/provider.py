@@ -1,37 +1,53 @@
-"""A local OpenID provider for the client credentials grant: discovery, JWKS and a token endpoint.
+"""A local OAuth 2.0 authorization server for development: metadata, JWKS, sign-in and token endpoints.
 
-It issues RS256 access tokens in the RFC 9068 shape (`typ: at+jwt`, `kid`; iss, aud, sub = client id,
-client_id, scope, iat, exp, jti) to the clients listed in local/provider.json. The signing key is created
-on first use under .local/ and kept there; `rotate` adds a new key and keeps publishing the old one until
-every token it signed has expired. A running provider picks up a rotation made by another process.
+It serves RFC 8414 metadata (also at the OpenID Connect discovery URL), the authorization code grant with
+PKCE (S256) behind a one-page sign-in with no passwords, refresh tokens for `offline_access`, the client
+credentials grant, RFC 8707 resource indicators and RFC 7591 dynamic registration. Clients and users are
+listed in local/provider.json. It issues RS256 access tokens in the RFC 9068 shape (`typ: at+jwt`, `kid`;
+iss, aud, sub, client_id, scope, iat, exp, jti). The signing key is created on first use under .local/
+and kept there; `rotate` adds a new key and keeps publishing the old one until every token it signed has
+expired. A running provider picks up a rotation made by another process. Codes, refresh tokens and
+registered clients live in memory and are gone when it stops. It is a development tool, served on
+loopback only (docs/local-stack.md); nothing in the functions imports it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import ipaddress
 import json
 import os
+import re
+import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from local import signin
 from local.serving import BackgroundServer, KeepAliveHandler
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 JWKS_PATH = "/.well-known/jwks.json"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
+AUTHORIZE_PATH = "/oauth2/authorize"
+REGISTER_PATH = "/oauth2/register"
+#: An authorization code is good for one exchange within this many seconds (RFC 6749 section 4.1.2).
+CODE_LIFETIME_SECONDS = 60
+#: Dynamic registrations kept in memory at most; a development server needs a handful.
+MAX_REGISTERED_CLIENTS = 1000
 _SCOPE_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
 #: Old keys stay published this long past the last token they could have signed (the authorizer's leeway).
 RETIRE_MARGIN_SECONDS = 60
@@ -41,10 +57,28 @@ class ConfigError(ValueError):
     """local/provider.json is not usable; the message names the field."""
 
 
+#: The scope that asks for a refresh token (OpenID Connect Core section 11), granted to the grants that have
+#: a signed-in user; never part of a client's or user's `scopes`.
+OFFLINE_ACCESS = "offline_access"
+_GRANTS_WITH_A_USER = frozenset({"authorization_code", "refresh_token"})
+
+
 @dataclass(frozen=True)
 class Client:
     client_id: str
-    secret: str
+    #: None: a public client, which authenticates with PKCE alone and has no client credentials grant.
+    secret: str | None
+    scopes: frozenset[str]
+    redirect_uris: tuple[str, ...] = ()
+    grant_types: frozenset[str] = frozenset({"client_credentials"})
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone to sign in as on the local sign-in page: a name and the scopes they may grant."""
+
+    user_id: str
+    name: str
     scopes: frozenset[str]
 
 
@@ -54,6 +88,8 @@ class ProviderConfig:
     token_lifetime_seconds: int
     scopes: frozenset[str]
     clients: dict[str, Client]
+    users: dict[str, User] = field(default_factory=dict)
+    refresh_token_lifetime_seconds: int = 86_400
 
     @classmethod
     def load(cls, path: Path) -> ProviderConfig:
@@ -70,23 +106,88 @@ class ProviderConfig:
         audience = document.get("audience")
         if not isinstance(audience, str) or not audience:
             raise ConfigError(f"{source}: 'audience' must be a non-empty string")
-        lifetime = document.get("token_lifetime_seconds", 3600)
-        if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 60 <= lifetime <= 86_400:
-            raise ConfigError(f"{source}: 'token_lifetime_seconds' must be a whole number in 60..86400")
+        lifetime = _seconds(document, "token_lifetime_seconds", 3600, 86_400, source)
+        refresh_lifetime = _seconds(document, "refresh_token_lifetime_seconds", 86_400, 30 * 86_400, source)
         scopes = _scope_list(document.get("scopes"), f"{source}: 'scopes'")
+        if OFFLINE_ACCESS in scopes:
+            raise ConfigError(f"{source}: 'scopes': {OFFLINE_ACCESS} asks for a refresh token; leave it out")
         clients_doc = document.get("clients")
         if not isinstance(clients_doc, dict) or not clients_doc:
             raise ConfigError(f"{source}: 'clients' must map client ids to {{secret, scopes}}")
-        clients = {}
-        for client_id, entry in clients_doc.items():
-            where = f"{source}: clients.{client_id}"
-            if not isinstance(entry, dict) or not isinstance(entry.get("secret"), str) or not entry["secret"]:
-                raise ConfigError(f"{where}: needs a non-empty 'secret'")
-            allowed = _scope_list(entry.get("scopes"), f"{where}.scopes")
-            if not allowed <= scopes:
-                raise ConfigError(f"{where}.scopes: {sorted(allowed - scopes)} not in 'scopes'")
-            clients[client_id] = Client(client_id, entry["secret"], allowed)
-        return cls(audience, lifetime, scopes, clients)
+        clients = {
+            client_id: _client(client_id, entry, scopes, f"{source}: clients.{client_id}")
+            for client_id, entry in clients_doc.items()
+        }
+        users_doc = document.get("users", {})
+        if not isinstance(users_doc, dict):
+            raise ConfigError(f"{source}: 'users' must map user ids to {{name, scopes}}")
+        users = {
+            user_id: _user(user_id, entry, scopes, f"{source}: users.{user_id}")
+            for user_id, entry in users_doc.items()
+        }
+        if not users and any("authorization_code" in client.grant_types for client in clients.values()):
+            raise ConfigError(
+                f"{source}: 'users' must list someone to sign in as (clients have redirect_uris)"
+            )
+        return cls(audience, lifetime, scopes, clients, users, refresh_lifetime)
+
+
+def _seconds(document: dict[str, Any], name: str, default: int, most: int, source: str) -> int:
+    value = document.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 60 <= value <= most:
+        raise ConfigError(f"{source}: '{name}' must be a whole number in 60..{most}")
+    return value
+
+
+def _client(client_id: str, entry: Any, known: frozenset[str], where: str) -> Client:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be an object with 'scopes' and a 'secret', 'redirect_uris' or both")
+    secret = entry.get("secret")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise ConfigError(f"{where}: 'secret' must be a non-empty string")
+    redirect_uris = entry.get("redirect_uris", [])
+    if not isinstance(redirect_uris, list) or not all(_is_loopback_redirect(uri) for uri in redirect_uris):
+        raise ConfigError(f"{where}.redirect_uris: must list http(s) URLs on 127.0.0.1, [::1] or localhost")
+    if secret is None and not redirect_uris:
+        raise ConfigError(f"{where}: needs a non-empty 'secret' (client credentials), redirect_uris, or both")
+    allowed = _scope_list(entry.get("scopes"), f"{where}.scopes")
+    if not allowed <= known:
+        raise ConfigError(f"{where}.scopes: {sorted(allowed - known)} not in 'scopes'")
+    grants = ({"client_credentials"} if secret is not None else set()) | (
+        _GRANTS_WITH_A_USER if redirect_uris else set()
+    )
+    return Client(client_id, secret, allowed, tuple(redirect_uris), frozenset(grants))
+
+
+def _user(user_id: str, entry: Any, known: frozenset[str], where: str) -> User:
+    if not _is_scope_token(user_id) or not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be an object with 'name' and 'scopes', under a plain user id")
+    name = entry.get("name", user_id)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name: must be a non-empty string")
+    allowed = _scope_list(entry.get("scopes"), f"{where}.scopes")
+    if not allowed <= known:
+        raise ConfigError(f"{where}.scopes: {sorted(allowed - known)} not in 'scopes'")
+    return User(user_id, name, allowed)
+
+
+def _is_loopback_redirect(uri: Any) -> bool:
+    """An absolute http(s) URL on this machine, without a fragment (RFC 6749 section 3.1.2)."""
+    if not isinstance(uri, str) or len(uri) > 2000:
+        return False
+    try:
+        parsed = urlsplit(uri)
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parsed.scheme in ("http", "https")
+        and parsed.hostname in ("127.0.0.1", "::1", "localhost")
+        and not parsed.fragment
+        and "#" not in uri
+        and parsed.username is None
+        and not any(character.isspace() or ord(character) < 0x20 for character in uri)
+    )
 
 
 def _scope_list(value: Any, where: str) -> frozenset[str]:
@@ -209,7 +310,7 @@ def _new_key() -> StoredKey:
     return StoredKey(f"local-{uuid.uuid4().hex[:12]}", private_key, None)
 
 
-# The token endpoint -------------------------------------------------------------------------------------
+# The endpoints ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -217,6 +318,8 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: tuple[tuple[str, str], ...] = ()
+    #: An HTML page sent instead of the JSON body (the sign-in page), or "" for a redirect.
+    page: str | None = None
 
 
 class OAuthError(Exception):
@@ -227,30 +330,186 @@ class OAuthError(Exception):
         self.status = status
 
 
+class _NoRedirect(Exception):
+    """An authorization request whose client or redirect URI cannot be trusted: answered with a page,
+    never sent back to the redirect URI (RFC 6749 section 4.1.2.1)."""
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client: Client
+    redirect_uri: str
+    state: str | None
+    code_challenge: str
+    scope: str | None  # as asked; narrowed once the user is known
+    resource: str | None
+
+    def hidden_fields(self) -> dict[str, str]:
+        fields = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "redirect_uri": self.redirect_uri,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        optional = {"state": self.state, "scope": self.scope, "resource": self.resource}
+        return fields | {name: value for name, value in optional.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """What a code or a refresh token stands for."""
+
+    client_id: str
+    user_id: str
+    scopes: frozenset[str]
+    resource: str | None
+    expires_at: float
+    redirect_uri: str = ""
+    code_challenge: str = ""
+
+
 class TokenIssuer:
-    """The client credentials grant (RFC 6749 §4.4) with client_secret_basic or client_secret_post."""
+    """The authorization server behind the HTTP endpoints: metadata, sign-in, token and registration."""
 
     def __init__(
-        self, issuer: str, config: ProviderConfig, keys: KeyStore, now: Callable[[], float] = time.time
+        self,
+        issuer: str,
+        config: ProviderConfig,
+        keys: KeyStore,
+        now: Callable[[], float] = time.time,
+        resources: tuple[str, ...] = (),
     ) -> None:
         self.issuer = issuer
         self.config = config
         self.keys = keys
         self._now = now
+        #: RFC 8707 resource indicators a client may ask a token for; the token's `aud` is the one asked
+        #: for. Without one, `aud` is the configured audience.
+        self.resources = frozenset({config.audience, *resources})
+        self._lock = threading.Lock()
+        self._codes: dict[str, _Grant] = {}
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self._registered: dict[str, Client] = {}
+
+    # Metadata and keys
 
     def discovery(self) -> dict[str, Any]:
+        """RFC 8414 section 2 authorization server metadata: every REQUIRED member and every endpoint."""
         return {
             "issuer": self.issuer,
-            "jwks_uri": f"{self.issuer}{JWKS_PATH}",
+            "authorization_endpoint": f"{self.issuer}{AUTHORIZE_PATH}",
             "token_endpoint": f"{self.issuer}{TOKEN_PATH}",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "scopes_supported": sorted(self.config.scopes),
+            "jwks_uri": f"{self.issuer}{JWKS_PATH}",
+            "registration_endpoint": f"{self.issuer}{REGISTER_PATH}",
+            "scopes_supported": [*sorted(self.config.scopes), OFFLINE_ACCESS],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
             "access_token_signing_alg_values_supported": ["RS256"],
         }
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk() for key in self.keys.published()]}
+
+    def client(self, client_id: str) -> Client | None:
+        with self._lock:
+            return self.config.clients.get(client_id) or self._registered.get(client_id)
+
+    # The authorization endpoint (RFC 6749 section 4.1.1, RFC 7636)
+
+    def authorization_page(self, query: str) -> Reply:
+        """GET: the sign-in page for a valid request; an error page or an error redirect otherwise."""
+        try:
+            request = self.authorization_request(_query(query))
+        except _NoRedirect as problem:
+            return _page(400, signin.error_page(str(problem)))
+        except _RedirectError as error:
+            return error.reply(self.issuer)
+        users = [(user.user_id, user.name, _granted(request, user)) for user in self.config.users.values()]
+        return _page(200, signin.sign_in_page(AUTHORIZE_PATH, request.hidden_fields(), users))
+
+    def sign_in(self, content_type: str | None, body: bytes) -> Reply:
+        """POST from the sign-in page: the request again, and who signs in (or `deny`)."""
+        try:
+            form = _form(content_type, body)
+        except OAuthError as error:
+            return _page(400, signin.error_page(error.description))
+        try:
+            request = self.authorization_request(form)
+            user, scopes = self._signed_in(request, form)
+        except _NoRedirect as problem:
+            return _page(400, signin.error_page(str(problem)))
+        except _RedirectError as error:
+            return error.reply(self.issuer)
+        code = secrets.token_urlsafe(32)
+        grant = _Grant(
+            request.client.client_id,
+            user.user_id,
+            scopes,
+            request.resource,
+            self._now() + CODE_LIFETIME_SECONDS,
+            request.redirect_uri,
+            request.code_challenge,
+        )
+        with self._lock:
+            _forget_expired(self._codes, self._now())
+            self._codes[code] = grant
+        # RFC 9207: the issuer in the response, so a client talking to several servers knows whose code it is.
+        answer = {"code": code, **({"state": request.state} if request.state is not None else {})}
+        return _redirect(request.redirect_uri, answer | {"iss": self.issuer})
+
+    def _signed_in(
+        self, request: AuthorizationRequest, form: Mapping[str, str]
+    ) -> tuple[User, frozenset[str]]:
+        if "deny" in form:
+            raise _RedirectError(request, "access_denied", "the user declined")
+        user = self.config.users.get(form.get("user", ""))
+        if user is None:
+            raise _NoRedirect("choose someone to sign in as")
+        scopes = _granted(request, user)
+        if not scopes:
+            raise _RedirectError(
+                request, "invalid_scope", f"{user.user_id} may grant none of the scopes asked"
+            )
+        return user, scopes
+
+    def authorization_request(self, params: Mapping[str, str]) -> AuthorizationRequest:
+        client = self.client(params.get("client_id", ""))
+        if client is None or "authorization_code" not in client.grant_types:
+            raise _NoRedirect("unknown client_id, or a client without redirect_uris")
+        redirect_uri = params.get("redirect_uri")
+        if redirect_uri is None and len(client.redirect_uris) == 1:
+            redirect_uri = client.redirect_uris[0]
+        if redirect_uri not in client.redirect_uris:
+            raise _NoRedirect(f"redirect_uri is not one registered for {client.client_id} (exact match)")
+        request = AuthorizationRequest(
+            client,
+            redirect_uri,
+            params.get("state"),
+            params.get("code_challenge", ""),
+            params.get("scope"),
+            params.get("resource"),
+        )
+        if params.get("response_type") != "code":
+            raise _RedirectError(request, "unsupported_response_type", "response_type must be code")
+        if "code_challenge" not in params:
+            raise _RedirectError(request, "invalid_request", "PKCE is required: send code_challenge (S256)")
+        if params.get("code_challenge_method") != "S256":
+            raise _RedirectError(request, "invalid_request", "code_challenge_method must be S256")
+        if not _S256_CHALLENGE.fullmatch(request.code_challenge):
+            raise _RedirectError(request, "invalid_request", "code_challenge is not a base64url SHA-256")
+        try:
+            _scope_names(request.scope)
+            self._audience(request.resource)
+        except OAuthError as error:
+            raise _RedirectError(request, error.error, error.description) from None
+        return request
+
+    # The token endpoint (RFC 6749 sections 4.1.3, 4.4 and 6)
 
     def token_reply(self, content_type: str | None, body: bytes, authorization: str | None) -> Reply:
         try:
@@ -267,18 +526,61 @@ class TokenIssuer:
         grant_type = form.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
-        if grant_type != "client_credentials":
-            raise OAuthError(
-                "unsupported_grant_type", f"only client_credentials is supported, not {grant_type!r}"
-            )
-        scopes = self._granted_scopes(client, form.get("scope"))
+        if grant_type not in ("client_credentials", "authorization_code", "refresh_token"):
+            raise OAuthError("unsupported_grant_type", f"{grant_type!r} is not a grant this server has")
+        if grant_type not in client.grant_types:
+            raise OAuthError("unauthorized_client", f"{client.client_id} may not use {grant_type}")
+        if grant_type == "client_credentials":
+            scopes = _narrowed(form.get("scope"), client.scopes, client.client_id)
+            return self._tokens(client, client.client_id, scopes, self._audience(form.get("resource")))
+        if grant_type == "authorization_code":
+            grant = self._redeem_code(client, form)
+            scopes = grant.scopes
+        else:
+            grant = self._redeem_refresh_token(client, form)
+            scopes = grant.scopes
+            if "scope" in form:  # RFC 6749 section 6: a refresh may narrow the scope, never widen it
+                scopes = _scope_names(form["scope"])
+                if not scopes <= grant.scopes:
+                    raise OAuthError("invalid_scope", "a refresh may not widen the original grant")
+        if "resource" in form and form["resource"] != grant.resource:
+            raise OAuthError("invalid_target", "resource must be the one the grant was made for")
+        return self._tokens(client, grant.user_id, scopes, self._audience(grant.resource), grant)
+
+    def _redeem_code(self, client: Client, form: Mapping[str, str]) -> _Grant:
+        with self._lock:
+            grant = self._codes.pop(form.get("code", ""), None)  # one use, whatever happens next
+        if grant is None or grant.expires_at <= self._now() or grant.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "the code is unknown, used, expired or another client's")
+        if form.get("redirect_uri") != grant.redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri must be the one of the authorization request")
+        verifier = form.get("code_verifier", "")
+        if not _PKCE_VERIFIER.fullmatch(verifier):
+            raise OAuthError("invalid_request", "code_verifier is required: 43 to 128 unreserved characters")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if not hmac.compare_digest(digest, grant.code_challenge):
+            raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
+        return grant
+
+    def _redeem_refresh_token(self, client: Client, form: Mapping[str, str]) -> _Grant:
+        with self._lock:
+            grant = self._refresh_tokens.get(form.get("refresh_token", ""))
+            if grant is None or grant.expires_at <= self._now() or grant.client_id != client.client_id:
+                raise OAuthError("invalid_grant", "the refresh token is unknown, used, expired or not yours")
+            # Rotated: each refresh token is good once (OAuth 2.1 section 4.3.1, for public clients).
+            del self._refresh_tokens[form["refresh_token"]]
+        return grant
+
+    def _tokens(
+        self, client: Client, subject: str, scopes: frozenset[str], audience: str, grant: _Grant | None = None
+    ) -> dict[str, Any]:
         scope = " ".join(sorted(scopes))
         now = int(self._now())
         lifetime = self.config.token_lifetime_seconds
         claims = {
             "iss": self.issuer,
-            "aud": self.config.audience,
-            "sub": client.client_id,
+            "aud": audience,
+            "sub": subject,
             "client_id": client.client_id,
             "scope": scope,
             "iat": now,
@@ -289,7 +591,28 @@ class TokenIssuer:
         token = jwt.encode(
             claims, key.private_key, algorithm="RS256", headers={"typ": "at+jwt", "kid": key.kid}
         )
-        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": scope}
+        answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+        answer["scope"] = scope  # always: RFC 6749 section 5.1 requires it when it differs from the request
+        if grant is not None and OFFLINE_ACCESS in grant.scopes:
+            # The next refresh token stands for the whole grant, whatever this access token was narrowed to.
+            refresh_token = secrets.token_urlsafe(32)
+            expires_at = self._now() + self.config.refresh_token_lifetime_seconds
+            with self._lock:
+                _forget_expired(self._refresh_tokens, self._now())
+                self._refresh_tokens[refresh_token] = _Grant(
+                    client.client_id, subject, grant.scopes, grant.resource, expires_at
+                )
+            answer["refresh_token"] = refresh_token
+        return answer
+
+    def _audience(self, resource: str | None) -> str:
+        """RFC 8707: the token is for the resource asked for, if this server issues tokens for it."""
+        if resource is None:
+            return self.config.audience
+        if resource not in self.resources:
+            known = ", ".join(sorted(self.resources))
+            raise OAuthError("invalid_target", f"no tokens for {resource!r} here, only for {known}")
+        return resource
 
     def _authenticate(self, form: Mapping[str, str], authorization: str | None) -> Client:
         basic = _basic_credentials(authorization) if authorization else None
@@ -302,27 +625,165 @@ class TokenIssuer:
             client_id, secret = basic
         elif posted_id is not None and posted_secret is not None:
             client_id, secret = posted_id, posted_secret
+        elif posted_id is not None and posted_secret is None:
+            # A public client: PKCE, checked with the code, is its proof (RFC 7636).
+            public = self.client(posted_id)
+            if public is None or public.secret is not None:
+                raise OAuthError("invalid_client", "client authentication is required (HTTP Basic)", 401)
+            return public
         else:
             raise OAuthError("invalid_client", "client authentication is required (HTTP Basic)", 401)
-        client = self.config.clients.get(client_id)
-        expected = client.secret if client else "no such client"
-        if not hmac.compare_digest(secret.encode(), expected.encode()) or client is None:
+        client = self.client(client_id)
+        expected = client.secret if client is not None and client.secret is not None else "no such client"
+        if not hmac.compare_digest(secret.encode(), expected.encode()) or client is None or not client.secret:
             raise OAuthError("invalid_client", "client authentication failed", 401)
         return client
 
-    def _granted_scopes(self, client: Client, requested: str | None) -> frozenset[str]:
-        if requested is None:
-            return client.scopes  # RFC 6749 §3.3: the default is everything the client may have
-        names = requested.split(" ")
-        if not requested or not all(_is_scope_token(name) for name in names):
-            raise OAuthError("invalid_scope", "scope must be space-separated scope names")
-        refused = sorted(set(names) - client.scopes)
-        if refused:
-            raise OAuthError("invalid_scope", f"{client.client_id} may not have {' '.join(refused)}")
-        return frozenset(names)
+    # Dynamic client registration (RFC 7591)
+
+    def register_reply(self, content_type: str | None, body: bytes) -> Reply:
+        try:
+            return Reply(201, self.register(_json_object(content_type, body)), _NO_STORE)
+        except OAuthError as error:
+            answer = {"error": error.error, "error_description": error.description}
+            return Reply(error.status, answer, _NO_STORE)
+
+    def register(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        """A client for the authorization code grant only: it acts for whoever signs in, never on its own,
+        so registering gives no access without a user (no client credentials grant)."""
+        redirect_uris = metadata.get("redirect_uris")
+        if not isinstance(redirect_uris, list) or not redirect_uris:
+            raise OAuthError("invalid_redirect_uri", "redirect_uris must list at least one URL")
+        if not all(_is_loopback_redirect(uri) for uri in redirect_uris):
+            raise OAuthError("invalid_redirect_uri", "redirect URIs must be http(s) URLs on this machine")
+        grant_types = metadata.get("grant_types", ["authorization_code"])
+        if not isinstance(grant_types, list) or not set(grant_types) <= _GRANTS_WITH_A_USER:
+            raise OAuthError("invalid_client_metadata", "grant_types: authorization_code, refresh_token only")
+        if metadata.get("response_types", ["code"]) != ["code"]:
+            raise OAuthError("invalid_client_metadata", 'response_types must be ["code"]')
+        method = metadata.get("token_endpoint_auth_method", "client_secret_basic")
+        if method not in ("client_secret_basic", "client_secret_post", "none"):
+            raise OAuthError(
+                "invalid_client_metadata", f"token_endpoint_auth_method {method!r} is unsupported"
+            )
+        requested = metadata.get("scope")
+        if requested is not None and not isinstance(requested, str):
+            raise OAuthError("invalid_client_metadata", "scope must be a space-separated string")
+        scopes = self.config.scopes if requested is None else self.config.scopes & _scope_names(requested)
+        if not scopes:
+            raise OAuthError("invalid_client_metadata", f"none of {requested!r} is a scope here")
+        client_id = f"registered-{uuid.uuid4().hex[:16]}"
+        secret = None if method == "none" else secrets.token_urlsafe(32)
+        client = Client(client_id, secret, scopes, tuple(redirect_uris), _GRANTS_WITH_A_USER)
+        with self._lock:
+            if len(self._registered) >= MAX_REGISTERED_CLIENTS:
+                raise OAuthError("invalid_client_metadata", "too many registrations; restart the provider")
+            self._registered[client_id] = client
+        answer: dict[str, Any] = {
+            "client_id": client_id,
+            "client_id_issued_at": int(self._now()),
+            "redirect_uris": list(client.redirect_uris),
+            "grant_types": sorted(_GRANTS_WITH_A_USER),
+            "response_types": ["code"],
+            "token_endpoint_auth_method": method,
+            "scope": " ".join(sorted(scopes)),
+        }
+        if isinstance(metadata.get("client_name"), str):
+            answer["client_name"] = metadata["client_name"]
+        if secret is not None:
+            answer |= {"client_secret": secret, "client_secret_expires_at": 0}
+        return answer
+
+
+class _RedirectError(Exception):
+    """An error for a trusted client and redirect URI: sent back there (RFC 6749 section 4.1.2.1)."""
+
+    def __init__(self, request: AuthorizationRequest, error: str, description: str) -> None:
+        super().__init__(description)
+        self.request = request
+        self.error = error
+        self.description = description
+
+    def reply(self, issuer: str) -> Reply:
+        answer = {"error": self.error, "error_description": self.description}
+        if self.request.state is not None:
+            answer["state"] = self.request.state
+        return _redirect(self.request.redirect_uri, answer | {"iss": issuer})
 
 
 _NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+_PKCE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+
+
+def _scope_names(requested: str | None) -> frozenset[str]:
+    if requested is None:
+        return frozenset()
+    names = requested.split(" ")
+    if not requested or not all(_is_scope_token(name) for name in names):
+        raise OAuthError("invalid_scope", "scope must be space-separated scope names")
+    return frozenset(names)
+
+
+def _narrowed(requested: str | None, allowed: frozenset[str], who: str) -> frozenset[str]:
+    """RFC 6749 section 3.3: what was asked for among what may be granted (the response's `scope` says
+    which); everything allowed when nothing was asked for; an error only when nothing asked for is left."""
+    if requested is None:
+        return allowed - {OFFLINE_ACCESS}
+    granted = _scope_names(requested) & allowed
+    if not granted:
+        raise OAuthError("invalid_scope", f"{who} may have none of {requested}")
+    return granted
+
+
+def _granted(request: AuthorizationRequest, user: User) -> frozenset[str]:
+    """What a code for this user would carry: the request narrowed to what both client and user may have,
+    and offline_access when asked for by a client that may refresh."""
+    allowed = request.client.scopes & user.scopes
+    if "refresh_token" in request.client.grant_types:
+        allowed |= {OFFLINE_ACCESS}
+    try:
+        scopes = _narrowed(request.scope, allowed, user.user_id)
+    except OAuthError:
+        return frozenset()
+    return scopes if scopes - {OFFLINE_ACCESS} else frozenset()
+
+
+def _forget_expired(grants: dict[str, _Grant], now: float) -> None:
+    for key in [key for key, grant in grants.items() if grant.expires_at <= now]:
+        del grants[key]
+
+
+def _page(status: int, html: str) -> Reply:
+    return Reply(status, {}, (*_NO_STORE, *signin.PAGE_HEADERS), page=html)
+
+
+def _redirect(redirect_uri: str, parameters: Mapping[str, str]) -> Reply:
+    separator = "&" if "?" in redirect_uri else "?"
+    location = f"{redirect_uri}{separator}{urlencode(parameters)}"
+    return Reply(302, {}, (*_NO_STORE, ("Location", location)), page="")
+
+
+def _query(query: str) -> dict[str, str]:
+    try:
+        parsed = parse_qs(query, keep_blank_values=True)
+    except ValueError:
+        raise _NoRedirect("the query is not valid") from None
+    if any(len(values) > 1 for values in parsed.values()):
+        raise _NoRedirect("parameters must not repeat (RFC 6749 section 3.1)")
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _json_object(content_type: str | None, body: bytes) -> dict[str, Any]:
+    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+        raise OAuthError("invalid_client_metadata", "the body must be application/json")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise OAuthError("invalid_client_metadata", "the body is not JSON") from None
+    if not isinstance(document, dict):
+        raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
+    return document
 
 
 def _form(content_type: str | None, body: bytes) -> dict[str, str]:
@@ -334,6 +795,9 @@ def _form(content_type: str | None, body: bytes) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         raise OAuthError("invalid_request", "the body is not a valid form") from None
     repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
+    if repeated == ["resource"]:
+        # RFC 8707 lets a client ask for several; a token here is for one audience.
+        raise OAuthError("invalid_target", "one resource per token request")
     if repeated:
         raise OAuthError("invalid_request", f"parameters must not repeat: {', '.join(repeated)}")
     return {name: values[0] for name, values in parsed.items()}
@@ -358,56 +822,67 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 
 
 class ProviderServer(BackgroundServer):
-    """Binds first, so a port of 0 has its number for the issuer URL; set `issuer`, then `start()`."""
+    """Binds first, so a port of 0 has its number for the issuer URL; set `issuer`, then `start()`.
+
+    Only on a loopback address does it sign anyone in or issue tokens: bound elsewhere (`make sam-local`
+    binds Docker's bridge gateway, for the functions in containers) it serves metadata and keys alone.
+    """
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 3001, log: Callable[[str], None] | None = None
     ) -> None:
         self.issuer: TokenIssuer | None = None
         server = self
+        issues_tokens = _is_loopback(host)
 
         class Handler(KeepAliveHandler):
             def do_GET(self) -> None:
                 issuer = server._require_issuer()
-                path = self.path.split("?")[0]
-                if path in DISCOVERY_PATHS:
-                    self._reply(Reply(200, issuer.discovery()))
+                path, _, query = self.path.partition("?")
+                if not issues_tokens and path not in (*DISCOVERY_PATHS, JWKS_PATH):
+                    reply = Reply(404, {"error": "not_found"})
+                elif path in DISCOVERY_PATHS:
+                    reply = Reply(200, issuer.discovery())
                 elif path == JWKS_PATH:
-                    self._reply(Reply(200, issuer.jwks(), (("Cache-Control", "max-age=300"),)))
-                elif path == TOKEN_PATH:
-                    self._reply(
-                        Reply(
-                            405,
-                            {"error": "invalid_request", "error_description": "use POST"},
-                            (("Allow", "POST"),),
-                        )
-                    )
+                    reply = Reply(200, issuer.jwks(), (("Cache-Control", "max-age=300"),))
+                elif path == AUTHORIZE_PATH:
+                    reply = issuer.authorization_page(query)
+                elif path in (TOKEN_PATH, REGISTER_PATH):
+                    use_post = {"error": "invalid_request", "error_description": "use POST"}
+                    reply = Reply(405, use_post, (("Allow", "POST"),))
                 else:
-                    self._reply(Reply(404, {"error": "not_found"}))
+                    reply = Reply(404, {"error": "not_found"})
+                self._reply("GET", path, reply)
 
             def do_POST(self) -> None:
                 issuer = server._require_issuer()
                 length = self.headers.get("Content-Length", "0")
                 body = self.rfile.read(int(length)) if length.isdigit() else b""
-                if self.path.split("?")[0] != TOKEN_PATH:
-                    self._reply(Reply(404, {"error": "not_found"}))
-                    return
-                reply = issuer.token_reply(
-                    self.headers.get("Content-Type"), body, self.headers.get("Authorization")
-                )
-                if log is not None:
-                    outcome = (
-                        f"issued ({reply.body['scope'] or 'no scope'})"
-                        if reply.status == 200
-                        else reply.body.get("error")
-                    )
-                    log(f"POST {TOKEN_PATH} → {reply.status} {outcome}")
-                self._reply(reply)
+                path = self.path.split("?")[0]
+                content_type = self.headers.get("Content-Type")
+                if not issues_tokens:
+                    reply = Reply(404, {"error": "not_found"})
+                elif path == TOKEN_PATH:
+                    reply = issuer.token_reply(content_type, body, self.headers.get("Authorization"))
+                elif path == AUTHORIZE_PATH:
+                    reply = issuer.sign_in(content_type, body)
+                elif path == REGISTER_PATH:
+                    reply = issuer.register_reply(content_type, body)
+                else:
+                    reply = Reply(404, {"error": "not_found"})
+                self._reply("POST", path, reply)
 
-            def _reply(self, reply: Reply) -> None:
-                payload = json.dumps(reply.body).encode()
+            def _reply(self, method: str, path: str, reply: Reply) -> None:
+                if reply.page is not None:
+                    payload, media_type = reply.page.encode(), "text/html; charset=utf-8"
+                else:
+                    payload, media_type = json.dumps(reply.body).encode(), "application/json"
+                # Logged before the answer is written, so whoever gets the answer can see the line.
+                if log is not None:
+                    log(f"{method} {path} → {reply.status}{_outcome(reply)}")
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                if payload:
+                    self.send_header("Content-Type", media_type)
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
@@ -423,3 +898,26 @@ class ProviderServer(BackgroundServer):
         if self.issuer is None:
             raise RuntimeError("the provider has no issuer attached")
         return self.issuer
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+
+
+def _outcome(reply: Reply) -> str:
+    """What the access log says beyond the status: never a code or a token, only what was granted."""
+    if reply.page is not None:
+        location = dict(reply.headers).get("Location", "")
+        error = parse_qs(urlsplit(location).query).get("error")
+        return f" redirect ({error[0] if error else 'code'})" if location else ""
+    if "error" in reply.body:
+        return f" {reply.body['error']}"
+    if "access_token" in reply.body:
+        refresh = ", refresh token" if "refresh_token" in reply.body else ""
+        return f" issued ({reply.body['scope'] or 'no scope'}{refresh})"
+    if "client_id" in reply.body and reply.status == 201:
+        return f" registered {reply.body['client_id']}"
+    return ""

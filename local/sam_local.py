@@ -47,6 +47,7 @@ from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import ENDPOINT_PARAMETER as DYNAMODB_ENDPOINT_PARAMETER
 from local.dynamodb import LocalDynamoDB
 from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
+from local.serving import check_free, port_of
 from local.stack import ROOT, StackOptions
 from local.template import declared_parameters, load_api
 
@@ -258,6 +259,14 @@ def run(options: SamLocalOptions) -> int:
     architecture = lambda_architecture()
     route = container_route(info, options.sam_arguments)
     environment = sam_environment(python, architecture)
+    # Before the build, which takes minutes: a busy port would stop everything only after it.
+    for service, variable, port in (
+        ("sam local start-api", "API_PORT", options.api_port),
+        ("the OpenID provider", "PROVIDER_PORT", options.provider_port),
+        ("the local DynamoDB", "DYNAMODB_PORT", options.dynamodb_port),
+    ):
+        with port_of(service, variable, "make sam-local"):
+            check_free("127.0.0.1", port)
 
     print(f"sam build for {architecture} ({runtime}) into {BUILD_DIR.relative_to(ROOT)}", flush=True)
     built = subprocess.run(build_command(options, architecture), env=environment, cwd=ROOT, check=False)  # noqa: S603
@@ -274,7 +283,8 @@ def run(options: SamLocalOptions) -> int:
         )
         issuer.keys.active()  # the signing key exists before the first token is asked for
         for address in addresses:
-            server = ProviderServer(address, options.provider_port, log=print)
+            with port_of("the OpenID provider", "PROVIDER_PORT", "make sam-local"):
+                server = ProviderServer(address, options.provider_port, log=print)
             server.issuer = issuer
             server.start()
             running.callback(server.stop)
@@ -296,7 +306,8 @@ def _start_dynamodb(options: SamLocalOptions, addresses: list[str], running: Exi
     """The template's tables in moto's server; one server per address, one in-memory store for all."""
     tables = load_api(options.template, _placeholder_provider()).tables
     for index, address in enumerate(addresses):
-        dynamodb = LocalDynamoDB(address, options.dynamodb_port)
+        with port_of("the local DynamoDB", "DYNAMODB_PORT", "make sam-local"):
+            dynamodb = LocalDynamoDB(address, options.dynamodb_port)
         dynamodb.start()
         running.callback(dynamodb.stop)
         if index == 0:

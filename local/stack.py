@@ -12,6 +12,7 @@ from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
+from local.serving import port_of
 from local.template import ApiSpec, declared_parameters, load_api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,10 @@ class LocalStack:
         log: Log = print,
         clock: Callable[[], float] = time.monotonic,
         provider_now: Callable[[], float] = time.time,
+        wrap_issuer: Callable[[TokenIssuer], TokenIssuer] | None = None,
     ) -> None:
+        """`wrap_issuer`, if given, wraps the local provider's issuer before the provider serves (and so
+        before the authorizer's cold start fetches its keys): a test counts what it serves through it."""
         self.options = options
         self.provider: ProviderServer | None = None
         self.issuer: TokenIssuer | None = None
@@ -53,22 +57,29 @@ class LocalStack:
                 raise ValueError("an external issuer needs its audience too")
             parameters |= {"IssuerUrl": options.external_issuer, "Audience": options.external_audience}
             parameters["JwksUri"] = options.external_jwks_uri or ""
-        else:
-            config = ProviderConfig.load(options.provider_config)
-            self.provider = ProviderServer(options.host, options.provider_port, log=log)
-            self.issuer = TokenIssuer(
-                self.provider.url, config, KeyStore(options.key_file, now=provider_now), now=provider_now
-            )
-            self.provider.issuer = self.issuer
-            parameters |= {"IssuerUrl": self.provider.url, "Audience": config.audience}
-        # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata).
-        self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        # Bound first: its URL is what PublicApiUrl means (clients call it; the 401 names its metadata),
+        # and a resource the local provider issues tokens for. Bound, it refuses connections until start().
+        with port_of("the API", "API_PORT"):
+            self.api_server = GatewayServer(None, options.host, options.api_port, log=log)
+        if not options.external_issuer:
+            try:
+                self.provider, self.issuer = _serve_provider(
+                    options, log, provider_now, wrap_issuer, resources=(self.api_server.url,)
+                )
+            except BaseException:
+                self.api_server.close()
+                raise
+            # The API's URL is a resource the provider issues tokens for (RFC 8707: MCP clients ask for
+            # the `resource` of the API's metadata), so the authorizer accepts it as an audience too.
+            audiences = f"{self.issuer.config.audience},{self.api_server.url}"
+            parameters |= {"IssuerUrl": self.provider.url, "Audience": audiences}
         try:
             declared = declared_parameters(options.template)
             if "PublicApiUrl" in declared:
                 parameters.setdefault("PublicApiUrl", self.api_server.url)
             if ENDPOINT_PARAMETER in declared and ENDPOINT_PARAMETER not in parameters:
-                self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
+                with port_of("the local DynamoDB", "DYNAMODB_PORT"):
+                    self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
                 self.dynamodb.start()
                 parameters[ENDPOINT_PARAMETER] = self.dynamodb.url
             self.api: ApiSpec = load_api(options.template, parameters, options.api)
@@ -80,7 +91,7 @@ class LocalStack:
         except BaseException:
             self.api_server.close()
             if self.provider is not None:
-                self.provider.close()
+                self.provider.stop()
             if self.dynamodb is not None:
                 self.dynamodb.stop()
             raise
@@ -100,9 +111,7 @@ class LocalStack:
         return self.dynamodb.url if self.dynamodb else None
 
     def start(self) -> None:
-        if self.provider is not None and self.issuer is not None:
-            self.issuer.keys.active()  # create the signing key before the first request needs it
-            self.provider.start()
+        """Listen on the API's port: until now, connections to it were refused, not left waiting."""
         self.api_server.start()
 
     def stop(self) -> None:
@@ -111,3 +120,28 @@ class LocalStack:
             self.provider.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()
+
+
+def _serve_provider(
+    options: StackOptions,
+    log: Log,
+    now: Callable[[], float],
+    wrap_issuer: Callable[[TokenIssuer], TokenIssuer] | None,
+    resources: tuple[str, ...],
+) -> tuple[ProviderServer, TokenIssuer]:
+    """The local provider, already serving: the authorizer's cold start fetches its keys from it."""
+    config = ProviderConfig.load(options.provider_config)
+    with port_of("the OpenID provider", "PROVIDER_PORT"):
+        provider = ProviderServer(options.host, options.provider_port, log=log)
+    try:
+        keys = KeyStore(options.key_file, now=now)
+        issuer = TokenIssuer(provider.url, config, keys, now=now, resources=resources)
+        if wrap_issuer is not None:
+            issuer = wrap_issuer(issuer)
+        provider.issuer = issuer
+        issuer.keys.active()  # the signing key exists before the first request needs it
+    except BaseException:
+        provider.close()
+        raise
+    provider.start()
+    return provider, issuer

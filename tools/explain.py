@@ -21,10 +21,13 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from jwt_authorizer import (
+    MAX_CONTEXT_BYTES,
     SCOPE_CLAIMS,
+    SUPPORTED_ALGORITHMS,
     AuthorizerService,
     ConfigurationError,
     HttpJsonFetcher,
@@ -40,10 +43,13 @@ from jwt_authorizer import (
     VerificationUnavailable,
     bearer_token,
     build_authorizer,
+    build_context,
     decode_unverified,
     granted_scopes,
     scopes_of,
 )
+from local import authorizer_env
+from local.apigateway import AuthorizerResult
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
 _EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
@@ -52,6 +58,8 @@ EXIT_ALLOWED = 0
 EXIT_UNAUTHORIZED = 1
 EXIT_UNAVAILABLE = 2
 EXIT_BAD_CONFIGURATION = 3
+#: Nothing to explain: no token given, or a settings file that cannot be read.
+EXIT_USAGE = 4
 
 
 @dataclass
@@ -86,10 +94,10 @@ class _Report:
         for line in json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).splitlines():
             self.lines.append(f"         {line}")
 
-    def rejected(self, rejection: TokenRejected, label: str = "") -> None:
+    def rejected(self, rejection: TokenRejected, label: str = "", hint: str | None = None) -> None:
         detail = f" ({rejection.detail})" if rejection.detail else ""
         self.fail(f"{label}: {rejection.reason}{detail}" if label else f"{rejection.reason}{detail}")
-        self.note(f"fix: {rejection.reason.hint}")
+        self.note(f"fix: {hint or rejection.reason.hint}")
 
     @property
     def text(self) -> str:
@@ -197,7 +205,15 @@ def _verdict(service: AuthorizerService, authorization: str) -> _Verdict:
         for resource in statement["Resource"]
     }
     denied = [route.key for route in service.settings.routes if route.resource(prefix) in denied_resources]
-    return _Verdict(EXIT_ALLOWED, denied=denied, context=result["context"])
+    return _Verdict(EXIT_ALLOWED, denied=denied, context=_as_received(result))
+
+
+def _as_received(result: dict[str, Any]) -> dict[str, Any]:
+    """`event.requestContext.authorizer` as a REST API gives it to a proxy integration: the context's
+    values as strings, and the principalId (local/apigateway.py, which the local gateway uses too)."""
+    received = AuthorizerResult.parse(result).request_context(integration_latency_ms=0)
+    del received["integrationLatency"]  # the authorizer's duration, not the token's
+    return received
 
 
 def _describe_settings(report: _Report, settings: Settings) -> None:
@@ -229,7 +245,7 @@ def _explain_steps(
     header, claims = unverified.header, unverified.claims
     report.section("2. Header")
     report.block(header)
-    algorithm_and_kid = _step(report, lambda: verifier.check_header(header))
+    algorithm_and_kid = _step(report, lambda: verifier.check_header(header), hint=_algorithm_hint(header))
     if algorithm_and_kid is not None:
         algorithm, kid = algorithm_and_kid
         report.ok(f"alg {algorithm} is allowed; kid {kid!r}")
@@ -276,12 +292,14 @@ def _explain_steps(
     _explain_scopes(report, claims, settings)
 
 
-def _step(report: _Report, check: Callable[[], Any], label: str = "") -> Any:
-    """Run one of the authorizer's checks; report a refusal and return None, else the check's result."""
+def _step(report: _Report, check: Callable[[], Any], label: str = "", hint: str | None = None) -> Any:
+    """Run one of the authorizer's checks; report a refusal and return None, else the check's result.
+
+    `hint` replaces the reason's usual advice when the case at hand calls for other words."""
     try:
         result = check()
     except TokenRejected as rejection:
-        report.rejected(rejection, label)
+        report.rejected(rejection, label, hint if rejection.reason is Reason.ALGORITHM_NOT_ALLOWED else None)
         return None
     except VerificationUnavailable as failure:
         report.fail(f"keys unavailable: {failure.detail}")
@@ -306,19 +324,39 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
     except TokenRejected as rejection:
         report.rejected(rejection)
         return
-    report.note(f"scopes ({', '.join(SCOPE_CLAIMS)}): {' '.join(sorted(scopes)) or '(none)'}")
+    report.note(f"scopes ({', '.join(SCOPE_CLAIMS)}): {_names(scopes)}")
     if settings.scope_claims:
-        extra = sorted(granted - scopes)
         names = ", ".join(settings.scope_claims)
-        report.note(f"granted by SCOPE_CLAIMS ({names}): {' '.join(extra) or '(none)'}")
+        report.note(f"granted by SCOPE_CLAIMS ({names}): {_names(granted - scopes)}")
+    for name in sorted(granted):
+        if any(character.isspace() for character in name):
+            report.note(f"{json.dumps(name)} is one name: only a space (U+0020) between names separates them")
+    if not report.refused:  # the context is built from verified claims only
+        context = _step(report, lambda: build_context(claims, granted))
+        if context is not None:
+            size = len(json.dumps({"principalId": claims["sub"], **context}))
+            report.ok(f"the principalId and the context take {size} of their {MAX_CONTEXT_BYTES} bytes")
+    denied_methods = []
     for route in settings.routes:
         needs = " ".join(sorted(route.scopes)) or "(nothing but a valid token)"
         missing = sorted(route.scopes - granted)
         if missing:
             report.fail(f"{route.key} needs {needs}: missing {' '.join(missing)} -> 403")
+            denied_methods.append(route.method)
         else:
             report.ok(f"{route.key} needs {needs}")
+    if denied_methods:
+        methods = "" if "*" in denied_methods else " and ".join(dict.fromkeys(denied_methods)) + " "
+        report.note(
+            "a denied route is denied in each spelling API Gateway may route to it: with a trailing slash,"
+            f" and any {methods}path with a doubled slash or a %-encoding (docs/security.md)"
+        )
     report.note("any route not in ROUTE_SCOPES needs only a valid token")
+
+
+def _names(names: frozenset[str]) -> str:
+    """Names as a JSON array, so a name with a space in it shows as one."""
+    return json.dumps(sorted(names), ensure_ascii=False) if names else "(none)"
 
 
 def _conclude(report: _Report, verdict: _Verdict) -> Explanation:
@@ -334,9 +372,25 @@ def _conclude(report: _Report, verdict: _Verdict) -> Explanation:
             report.ok(f"valid token; 403 insufficient_scope on: {', '.join(verdict.denied)}")
         else:
             report.ok("valid token, allowed on every route")
-        report.note("context passed to your functions (event.requestContext.authorizer):")
+        report.note("event.requestContext.authorizer, as your functions receive it (values as strings):")
         report.block(verdict.context)
     return Explanation(report.text, verdict.exit_code, verdict.reason, verdict.denied)
+
+
+def _algorithm_hint(header: dict[str, Any]) -> str | None:
+    """For an alg that no configuration can allow, say so: adding it to ALGORITHMS would only stop the
+    authorizer from starting."""
+    algorithm = header.get("alg")
+    if isinstance(algorithm, str) and algorithm in SUPPORTED_ALGORITHMS:
+        return None  # the usual advice holds: ALGORITHMS may list it
+    shown = repr(algorithm)[:40]
+    return (
+        f"alg {shown} is never accepted, whatever ALGORITHMS says: the authorizer verifies only"
+        " asymmetric signatures (RS*, PS*, ES*, EdDSA) with the keys the issuer publishes; an HS* token"
+        " is signed with a shared secret, a 'none' token not at all. Have the provider sign its access"
+        " tokens with RS256 (or another of those: Auth0 calls it the API's signing algorithm), then send a"
+        " new token."
+    )
 
 
 def _issuer_near_misses(report: _Report, issuer: object, trusted: Sequence[str]) -> None:
@@ -358,20 +412,66 @@ def _kids_in(document: Any) -> list[str] | None:
     return None
 
 
+class _SettingsFileError(Exception):
+    """The settings file cannot be read as the authorizer's environment; the message says what to do."""
+
+
 def _environment(path: str | None, environ: Mapping[str, str]) -> Mapping[str, str]:
     if path is None:
         return environ
-    with open(path, encoding="utf-8") as file:
-        document = json.load(file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            document = json.load(file)
+    except FileNotFoundError:
+        raise _SettingsFileError(
+            f"{path}: no such file. Write it from the deployed authorizer with `aws lambda"
+            " get-function-configuration --function-name <the stack's AuthorizerFunctionName output>"
+            f" --query Environment.Variables > {path}`, or leave ENV_FILE out to use this shell's"
+            " environment (or, while `make dev` runs, the local stack's settings)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise _SettingsFileError(f"{path} cannot be read: {error}") from None
+    except ValueError as error:
+        raise _SettingsFileError(f"{path} is not JSON ({error})") from None
     if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
-        raise ValueError(f"{path} is not a JSON object of environment variable names to strings")
+        raise _SettingsFileError(
+            f"{path} is not a JSON object of environment variable names to strings, as `aws lambda"
+            " get-function-configuration --query Environment.Variables` prints"
+        )
     return document
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def _settings_file(
+    given: str | None, environ: Mapping[str, str], stack_settings: Path
+) -> tuple[str | None, str]:
+    """Which settings to explain with, and how to say so: the file given; else, unless ISSUER is set
+    here, those of the running local stack (`make dev` writes them); else this environment."""
+    if given is not None:
+        return given, f"Settings from {given}"
+    if "ISSUER" not in environ and stack_settings.is_file():
+        return str(stack_settings), f"Settings of the local stack (make dev), from {_shown(stack_settings)}"
+    return None, "Settings from this environment"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    stack_settings: Path = authorizer_env.PATH,
+) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.explain",
         description="Explain, step by step, the authorizer's decision on a token.",
+        epilog="Exit codes: 0 accepted (even if some routes would answer 403), 1 refused (401), 2 keys"
+        " unavailable (503), 3 the authorizer would not start with these settings, 4 nothing to explain"
+        " (no token, or a settings file that cannot be read).",
     )
     parser.add_argument(
         "token",
@@ -381,21 +481,33 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
     parser.add_argument(
         "--env-file",
         help="JSON object of the authorizer's environment variables, as printed by"
-        " `aws lambda get-function-configuration --query Environment.Variables`; default: this environment",
+        " `aws lambda get-function-configuration --query Environment.Variables`; default: the running"
+        " local stack's (unless ISSUER is set), else this environment",
     )
     arguments = parser.parse_args(argv)
     token = arguments.token or os.environ.get("TOKEN", "")
     if token == "-":  # noqa: S105 - the conventional name for standard input, not a secret
         token = stdin.read()
     if not token.strip():
-        parser.error("give a token: as an argument, '-' for standard input, or in $TOKEN")
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(
+            "error: give a token: as an argument, '-' for standard input, or in $TOKEN"
+            " (make explain TOKEN=...)\n"
+        )
+        return EXIT_USAGE
+    path, source = _settings_file(arguments.env_file, os.environ, stack_settings)
     try:
-        settings = Settings.from_env(_environment(arguments.env_file, os.environ))
-    except (ConfigurationError, OSError, ValueError) as error:
-        stdout.write(f"The authorizer would not start with this configuration: {error}\n")
+        environment = _environment(path, os.environ)
+    except _SettingsFileError as error:
+        stdout.write(f"Cannot read the settings: {error}\n")
+        return EXIT_USAGE
+    try:
+        settings = Settings.from_env(environment)
+    except (ConfigurationError, ValueError) as error:
+        stdout.write(f"{source}.\nThe authorizer would not start with these settings: {error}\n")
         return EXIT_BAD_CONFIGURATION
     explanation = explain(token, settings)
-    stdout.write(explanation.text)
+    stdout.write(f"{source}.\n\n{explanation.text}")
     return explanation.exit_code
 
 

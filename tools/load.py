@@ -202,11 +202,11 @@ def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _Counti
             key_file=key_file,
             parameters={"AuthorizerCacheTtl": str(authorizer_cache_ttl)},
         )
-        stack = LocalStack(options, log=lines.append)
-        if stack.issuer is None or stack.provider is None:
+        # Counting from the start: the authorizer's cold start fetches the keys while the stack is built.
+        stack = LocalStack(options, log=lines.append, wrap_issuer=_CountingIssuer)
+        counting = stack.issuer
+        if not isinstance(counting, _CountingIssuer):
             raise RuntimeError("the load needs the stack's own provider")
-        counting = _CountingIssuer(stack.issuer)
-        stack.provider.issuer = counting
         stack.start()
         try:
             yield stack, counting, key_file, lines

@@ -3,7 +3,7 @@
 The JWT authorizer has already verified the token and enforced the route's scopes. This function checks
 both again from the authorizer context (defense in depth): a route deployed without the authorizer answers
 500, a token without the route's scopes 403, never 200. Ownership is this function's alone: the token's
-`sub` is the author of what it posts, and only the author may delete a message.
+issuer and `sub`, together, are the author of what it posts, and only that author may delete a message.
 """
 
 from __future__ import annotations
@@ -77,8 +77,11 @@ def list_messages() -> dict[str, Any]:
 def create_message() -> tuple[dict[str, Any], int]:
     event = app.current_event
     text = read_new_message_text(event.body, base64_encoded=bool(event.is_base64_encoded))
-    message = board.post(text, author=current_caller().sub)
-    logger.info("message created", extra={"message_id": message.id, "author": message.author})
+    message = board.post(text, author=current_caller().identity)
+    logger.info(
+        "message created",
+        extra={"message_id": message.id, "author": message.author, "author_issuer": message.author_issuer},
+    )
     return message.to_json(), 201
 
 
@@ -90,8 +93,11 @@ def get_message(message_id: str) -> dict[str, Any]:
 @app.delete("/messages/<message_id>")
 def delete_message(message_id: str) -> Response[None]:
     checked_id, caller = parse_message_id(message_id), current_caller()
-    board.delete(checked_id, caller_sub=caller.sub)
-    logger.info("message deleted", extra={"message_id": checked_id, "author": caller.sub})
+    board.delete(checked_id, caller=caller.identity)
+    logger.info(
+        "message deleted",
+        extra={"message_id": checked_id, "author": caller.sub, "author_issuer": caller.issuer},
+    )
     return Response(status_code=204, body=None)
 
 

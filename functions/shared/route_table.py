@@ -9,9 +9,20 @@ ship this file (functions/python-bytecode.mk copies it next to each handler).
 METHOD is an HTTP method, or `ANY` or `*` for every method.
 
 A route covers a request by the rule API Gateway evaluates the authorizer's policy with: a route is
-written as the IAM resource `<stage ARN>/<METHOD>/<path>`, its path parameters and a `*` method become
+written as IAM resources `<stage ARN>/<METHOD>/<path>`, its path parameters and a `*` method become
 IAM's `*`, and `*` matches any run of characters, slashes included. So the routes a token's Deny covers
 and the scopes the function requires for a request are one answer, never two.
+
+A REST API routes more than one spelling of a path to a method, and the method ARN the authorizer sees
+carries the spelling the client sent. A route therefore covers, besides its own spelling:
+
+- its path with a trailing slash (`/orders/` reaches `POST /orders`);
+- for its method, every path with an empty segment (`//orders`, `/orders//`, `/a//b`) or a
+  percent-encoded character (`/%6Frders`): API Gateway routes some of them to the method and keeps their
+  spelling in the ARN, and for the rest it is not known whether it does, so all of them are covered.
+
+Letter case is not a spelling: REST API resource paths are case-sensitive, so `/Orders` never reaches
+`/orders`. docs/security.md ("Routes and their spellings") gives the sources.
 """
 
 from __future__ import annotations
@@ -30,6 +41,9 @@ ANY_METHOD = "*"
 _ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+|\*) (?P<path>/\S*)")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # RFC 6749 scope-token
 _PATH_PARAMETER = re.compile(r"\{[^/{}]+\}")
+#: After "<METHOD>/": the spellings of any path of a method that its denied routes are denied in too, as
+#: IAM resource patterns: a leading empty segment, an empty segment further on, a percent-encoding.
+_ODD_SPELLINGS = ("/*", "*//*", "*%*")
 
 
 class RouteTableError(ValueError):
@@ -56,20 +70,40 @@ class Route:
     @property
     def resource_path(self) -> str:
         """`<METHOD>/<path>` as it ends the route's IAM resource: path parameters become `*`."""
-        return f"{self.method}/{_PATH_PARAMETER.sub('*', self.path.lstrip('/'))}"
+        return f"{self.method}/{_PATH_PARAMETER.sub('*', self.path.removeprefix('/'))}"
+
+    @property
+    def own_resource_paths(self) -> tuple[str, ...]:
+        """The route's own spelling, and the same with a trailing slash (unless `*` already covers it)."""
+        own = self.resource_path
+        # A path ending in a parameter already covers its trailing slash (`*` spans it); the root has none.
+        return (own,) if own.endswith(("*", "/")) else (own, f"{own}/")
+
+    @property
+    def resource_paths(self) -> tuple[str, ...]:
+        """Every `<METHOD>/<path>` pattern the route's Deny is written with: its own spellings, and the
+        odd spellings of any path of its method (see the module's doc)."""
+        return (*self.own_resource_paths, *(f"{self.method}/{odd}" for odd in _ODD_SPELLINGS))
 
     def resource(self, stage_prefix: str) -> str:
-        """The route's IAM resource in one API stage (`arn:…:execute-api:…:<api>/<stage>`)."""
+        """The route's own IAM resource in one API stage (`arn:…:execute-api:…:<api>/<stage>`)."""
         return f"{stage_prefix}/{self.resource_path}"
 
     def matches(self, method: str, path: str) -> bool:
-        """True when a request for `method` and `path` falls under this route's resource.
+        """True when a request for `method` and `path` falls under this route's resources.
 
-        `path` is the request's path (`/messages/42`) or its template resource (`/messages/{id}`); with
-        or without the leading slash, as a methodArn ends.
+        `path` is the request's path as the client spelled it (`/messages/42`, `/messages/`,
+        `//messages`: a methodArn's path after a `/`) or its template resource (`/messages/{id}`). It is
+        read as IAM reads the method ARN `<METHOD>/<path without its first slash>`: any further slash is
+        part of the spelling. A path without its leading slash (`messages/42`) is read as if it had one.
         """
-        request = f"{method.upper()}/{path.lstrip('/')}"
-        return _resource_pattern(self.resource_path).fullmatch(request) is not None
+        method = method.upper()
+        if self.method not in (ANY_METHOD, method):
+            return False  # every pattern of the route starts with its method
+        return (
+            _resources_pattern(self.resource_paths).fullmatch(f"{method}/{path.removeprefix('/')}")
+            is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -139,9 +173,11 @@ def _route(key: object, scopes: object) -> Route:
 
 
 @functools.cache
-def _resource_pattern(resource_path: str) -> re.Pattern[str]:
-    # IAM's `*` matches any run of characters, slashes included; everything else is literal.
-    return re.compile(".*".join(map(re.escape, resource_path.split("*"))))
+def _resources_pattern(resource_paths: tuple[str, ...]) -> re.Pattern[str]:
+    # One pattern for all of a route's resources. IAM's `*` matches any run of characters, slashes
+    # included; everything else is literal.
+    alternatives = (".*".join(map(re.escape, resource_path.split("*"))) for resource_path in resource_paths)
+    return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives), re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1_024)
@@ -151,4 +187,14 @@ def _first_match(routes: tuple[Route, ...], method: str, path: str) -> Route | N
 
 @functools.lru_cache(maxsize=256)
 def _stage_resources(stage_prefix: str, denied: tuple[Route, ...]) -> tuple[str, tuple[str, ...]]:
-    return f"{stage_prefix}/*/*", tuple(sorted({route.resource(stage_prefix) for route in denied}))
+    # A denied route of any method (`*`) has odd spellings that cover every other method's: those are
+    # left out, to keep the policy short.
+    every_method = any(route.method == ANY_METHOD for route in denied)
+    patterns = {
+        pattern
+        for route in denied
+        for pattern in (
+            route.own_resource_paths if every_method and route.method != ANY_METHOD else route.resource_paths
+        )
+    }
+    return f"{stage_prefix}/*/*", tuple(sorted(f"{stage_prefix}/{pattern}" for pattern in patterns))

@@ -19,6 +19,7 @@ from devkit.clock import FakeClock
 from local.gateway import Gateway, GatewayServer
 from local.lambdas import LambdaFunction
 from local.template import ApiSpec, load_api
+from tests.support.raw_http import send_as_is
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
 STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:local0api1/test"
@@ -161,6 +162,7 @@ def test_context_reaches_the_function_stringified_with_the_principal(gateway: Ru
         "admin": "true",
         "n": "3",
         "calls": "1",
+        "arn": f"{STAGE_ARN}/GET/echo",
         "principalId": "alice",
         "integrationLatency": authorizer["integrationLatency"],
     }
@@ -268,3 +270,81 @@ def test_one_console_line_per_request_with_method_path_status_and_decision(gatew
         "allow (principal alice, cached)",
         "open route",
     ]
+
+
+# Paths and their spellings, as a REST API routes them (docs/local-stack.md) ----------------------------
+
+
+def send(gateway: RunningGateway, path: str, token: str | None = None) -> tuple[int, Any]:
+    response = send_as_is(gateway.url, "GET", path, {"X-Token": f"Bearer {token}"} if token else {})
+    return response.status, response.json()
+
+
+@pytest.mark.parametrize(
+    ("sent", "event_path", "arn_path"),
+    [
+        ("/echo/", "/echo/", "echo/"),  # a trailing slash reaches the method and stays in the path
+        ("//echo", "/echo", "/echo"),  # leading slashes reach it too; the event's path has one
+        ("///echo/", "/echo/", "//echo/"),
+    ],
+)
+def test_the_spellings_a_rest_api_routes_reach_the_method_and_the_authorizer_sees_them_as_sent(
+    gateway: RunningGateway, sent: str, event_path: str, arn_path: str
+) -> None:
+    status, body = send(gateway, sent, "allow-all")
+
+    assert status == 200
+    event = body["event"]
+    assert (event["resource"], event["path"], event["requestContext"]["path"]) == ("/echo", event_path, sent)
+    assert event["requestContext"]["authorizer"]["arn"] == f"{STAGE_ARN}/GET/{arn_path}"
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["/echo//", "/ECHO", "/Echo/", "/%65cho", "/echo%2F", "/items//x", "/items/1//"],
+)
+def test_spellings_a_rest_api_is_not_known_to_route_reach_no_method(
+    gateway: RunningGateway, sent: str
+) -> None:
+    status, body = send(gateway, sent, "allow-all")
+
+    assert body == {"message": "Missing Authentication Token"}, sent
+    assert gateway.lines[-1].endswith(" · no such route")
+    assert status >= 400
+
+
+def test_a_path_parameter_stays_percent_encoded_as_a_rest_api_passes_it(gateway: RunningGateway) -> None:
+    status, body = send(gateway, "/items/a%20b%2Fc", "allow-all")
+
+    assert status == 200
+    event = body["event"]
+    assert (event["resource"], event["path"], event["pathParameters"]) == (
+        "/items/{id}",
+        "/items/a%20b%2Fc",
+        {"id": "a%20b%2Fc"},
+    )
+    assert event["requestContext"]["authorizer"]["arn"] == f"{STAGE_ARN}/GET/items/a%20b%2Fc"
+
+
+def test_a_greedy_parameter_keeps_doubled_slashes_but_not_the_trailing_one(gateway: RunningGateway) -> None:
+    status, body = send(gateway, "/open/a//b/")
+
+    assert status == 200
+    assert body["event"]["pathParameters"] == {"proxy": "a//b"}
+    assert body["event"]["path"] == "/open/a//b/"
+
+
+def test_headers_a_rest_api_reserves_reach_the_client_renamed(gateway: RunningGateway) -> None:
+    reserved = ["WWW-Authenticate", "Server", "Date", "Authorization", "Content-MD5", "User-Agent"]
+    response = gateway.get("/second", params={"set": [*reserved, "X-Custom", "Cache-Control"]})
+
+    assert response.status_code == 200
+    for name in reserved:
+        assert response.headers[f"x-amzn-Remapped-{name}"] == f"set {name}", name
+    assert "WWW-Authenticate" not in response.headers
+    assert "Authorization" not in response.headers
+    assert response.headers["Server"] != "set Server"  # the gateway's own
+    assert (response.headers["X-Custom"], response.headers["Cache-Control"]) == (
+        "set X-Custom",
+        "set Cache-Control",
+    )

@@ -15,6 +15,7 @@ import requests
 from local.stack import LocalStack, StackOptions
 from local.template import AuthorizerSpec, RouteSpec
 from tests.support.discovery import challenge_parameters, discover_token
+from tests.support.raw_http import send_as_is
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
 #: The local provider's clients for the example (make dev PROVIDER_CONFIG=examples/own-api/provider.json).
@@ -80,7 +81,8 @@ def test_the_gateway_runs_the_components_authorizer_for_the_examples_routes(exam
     # The parameters the example passes the component, as its function's environment.
     assert {name: authorizer.environment[name] for name in ("ISSUER", "AUDIENCE", "ROUTE_SCOPES")} == {
         "ISSUER": example.provider,
-        "AUDIENCE": "api://orders",
+        # The example's audience, and its URL: the resource MCP clients ask tokens for (RFC 8707).
+        "AUDIENCE": f"api://orders,{example.api}",
         "ROUTE_SCOPES": '{"GET /orders": ["orders:read"], "POST /orders": ["orders:write"]}',
     }
 
@@ -96,10 +98,7 @@ def test_without_a_token_the_examples_gateway_response_answers_401(example: Exam
 
     assert response.status_code == 401
     metadata = f"{example.api}/.well-known/oauth-protected-resource"
-    assert (
-        response.headers["WWW-Authenticate"]
-        == f'Bearer error="invalid_token", resource_metadata="{metadata}"'
-    )
+    assert response.headers["WWW-Authenticate"] == f'Bearer resource_metadata="{metadata}"'
     assert response.json() == {"error": "invalid_token", "message": "Unauthorized"}
 
 
@@ -132,6 +131,19 @@ def test_a_token_without_the_routes_scope_gets_403_from_the_route_table_the_exam
         "resource_metadata": f"{example.api}/.well-known/oauth-protected-resource",
     }
     assert (created.status_code, created.json()) == (201, {"created": True, "by": "dev-client"})
+
+
+@pytest.mark.parametrize("path", ["/orders/", "//orders", "///orders/"])
+def test_a_token_without_the_routes_scope_is_denied_it_in_every_spelling_the_gateway_routes(
+    example: Example, path: str
+) -> None:
+    # The example's function trusts the authorizer and checks no scope: the policy alone must deny.
+    reader = example.token("viewer", "orders:read")
+
+    denied = send_as_is(example.api, "POST", path, {"Authorization": f"Bearer {reader}"})
+
+    assert denied.status == 403, denied.body
+    assert denied.json()["error"] == "insufficient_scope"
 
 
 def test_from_the_examples_url_alone_a_client_finds_the_issuer_and_the_orders_scopes(

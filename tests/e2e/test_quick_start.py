@@ -4,10 +4,12 @@ from the local OpenID provider, both on free ports of 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -15,8 +17,13 @@ import pytest
 import requests
 
 from devkit.clock import FakeClock
+from local import authorizer_env
+from local.__main__ import authorizer_environment
 from local.__main__ import main as local_main
 from local.stack import LocalStack, StackOptions
+from tests.support.discovery import challenge_parameters
+from tests.support.raw_http import send_as_is
+from tools.explain import main as explain_main
 
 
 class ProviderClock:
@@ -91,8 +98,11 @@ def test_protected_route_without_a_token_is_401_with_www_authenticate(stack: Sta
     response = stack.call("GET", "/profile")
 
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
-    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    # RFC 6750 section 3.1: no error code for a request that carried no token.
+    assert challenge_parameters(response.headers["WWW-Authenticate"]) == {
+        "realm": "messages-api",
+        "resource_metadata": f"{stack.api}/.well-known/oauth-protected-resource",
+    }
 
 
 def test_token_from_basic_client_auth_is_an_rfc9068_access_token_that_gets_the_profile(stack: Stack) -> None:
@@ -137,6 +147,51 @@ def test_read_only_token_cannot_post_messages_403_insufficient_scope(stack: Stac
 
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", ["/messages/", "//messages", "/messages//", "/m%65ssages"])
+def test_read_only_token_is_denied_posting_by_the_gateway_in_any_spelling_of_the_path(
+    stack: Stack, path: str
+) -> None:
+    first_line = len(stack.lines)
+    token = stack.token("messages:read")
+
+    response = send_as_is(
+        stack.api,
+        "POST",
+        path,
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        b"{}",
+    )
+
+    # Where the gateway routes the spelling to POST /messages, the authorizer's Deny answers it; the
+    # others reach no route at all (docs/local-stack.md).
+    decision = next(line for line in stack.lines[first_line:] if " · " in line).split(" · ")[1]
+    if path in ("/messages/", "//messages"):
+        assert decision.startswith("deny"), decision
+        assert (response.status, response.json()["error"]) == (403, "insufficient_scope")
+    else:
+        assert decision == "no such route"
+        assert response.status in (403, 404), response.body
+
+
+@pytest.mark.parametrize(
+    ("path", "host"),
+    [
+        ("/.well-known/oauth-protected-resource/", None),
+        ("//.well-known/oauth-protected-resource", None),
+        ("/.well-known/oauth-protected-resource", "not a host"),
+    ],
+)
+def test_the_open_metadata_route_never_answers_a_server_error(
+    stack: Stack, path: str, host: str | None
+) -> None:
+    response = send_as_is(stack.api, "GET", path, {"Host": host} if host else {})
+
+    if host is None:
+        assert (response.status, response.json()["resource"]) == (200, stack.api)
+    else:  # the local gateway passes the client's Host header on as the domain name
+        assert (response.status, response.json()["error"]) == (400, "invalid_request")
 
 
 def test_tampered_token_is_401(stack: Stack) -> None:
@@ -225,13 +280,21 @@ def test_discovery_names_the_issuer_its_keys_and_token_endpoint(stack: Stack) ->
 
     assert discovery == {
         "issuer": stack.provider,
-        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "authorization_endpoint": f"{stack.provider}/oauth2/authorize",
         "token_endpoint": f"{stack.provider}/oauth2/token",
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["messages:read", "messages:write"],
+        "jwks_uri": f"{stack.provider}/.well-known/jwks.json",
+        "registration_endpoint": f"{stack.provider}/oauth2/register",
+        "scopes_supported": ["messages:read", "messages:write", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": ["RS256"],
     }
+    oauth = requests.get(f"{stack.provider}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert oauth == discovery
     keys = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
     assert [key["kid"] for key in keys] == [jwt.get_unverified_header(stack.token())["kid"]]
     assert all("d" not in key for key in keys)
@@ -261,6 +324,31 @@ def test_make_token_prints_a_token_with_the_asked_scope(
     token = capsys.readouterr().out.strip()
     assert jwt.decode(token, options={"verify_signature": False})["scope"] == "messages:read"
     assert stack.call("GET", "/messages", token).status_code == 200
+
+
+def test_explain_needs_only_the_token_while_the_stack_runs_and_shows_each_routes_verdict(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the settings file `make dev` writes for its authorizer
+    environment = authorizer_environment(stack.running)
+    assert environment is not None
+    settings = authorizer_env.write(environment, tmp_path / "authorizer-env.json")
+    monkeypatch.delenv("ISSUER", raising=False)
+    token = stack.token("messages:read")
+    out = io.StringIO()
+
+    # When a token from the running stack is explained with nothing else
+    code = explain_main([token], stdout=out, stack_settings=settings)
+
+    # Then the verdict is the stack's: valid, with the routes its scope lacks, and the context as strings
+    text = out.getvalue()
+    assert code == 0, text
+    assert text.startswith(f"Settings of the local stack (make dev), from {settings}.\n")
+    assert "  [ok]   GET /messages needs messages:read\n" in text
+    assert "  [FAIL] POST /messages needs messages:write: missing messages:write -> 403\n" in text
+    assert "  [ok]   valid token; 403 insufficient_scope on: POST /messages, DELETE /messages/{id}\n" in text
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert f'           "exp": "{exp}",\n' in text
 
 
 #: Each route of the template, in the order the test calls them, and what its function answers.
@@ -297,6 +385,34 @@ def test_the_template_routes_are_all_served(stack: Stack) -> None:
     assert unknown.headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "with_token"),
+    [
+        ("GET", "/no-such-route", False),
+        ("GET", "/no-such-route", True),  # a valid token changes nothing: no authorizer runs
+        ("PUT", "/messages", True),  # a route's path with a method it does not take
+        ("POST", "/public", False),
+        ("GET", "/messages/019b7ca9-8f2e-7000-8000-000000000000/extra", True),
+    ],
+)
+def test_an_unknown_route_or_method_is_404_in_the_errors_shape(
+    stack: Stack, method: str, path: str, with_token: bool
+) -> None:
+    response = stack.call(method, path, stack.token() if with_token else None)
+
+    # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response, read by the local gateway.
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "error": "not_found",
+            "message": "No route matches this method and path",
+            "requestId": response.headers["x-amzn-RequestId"],
+        },
+    )
+    assert stack.lines[-1].startswith(f"{method} {path} → 404 in ")
+    assert stack.lines[-1].endswith(" · no such route")
+
+
 # The messages API: stored in the stack's DynamoDB, each caller's own to delete ------------------------
 
 
@@ -317,7 +433,11 @@ def test_the_readme_flow_post_list_read_then_only_the_author_deletes(stack: Stac
     posted = stack.call("POST", "/messages", author, json={"text": "Hello from the quick start"})
     assert posted.status_code == 201
     message = posted.json()
-    assert (message["text"], message["author"]) == ("Hello from the quick start", "dev-client")
+    assert (message["text"], message["author"], message["authorIssuer"]) == (
+        "Hello from the quick start",
+        "dev-client",
+        stack.provider,
+    )
 
     listed = stack.call("GET", "/messages", author)
     assert listed.status_code == 200

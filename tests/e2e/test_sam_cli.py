@@ -53,23 +53,30 @@ TEMPLATE = StackOptions.template
 
 
 def _skip_reason() -> str | None:
-    """Why these tests cannot run here, with what enables them; None when they can."""
-    enable = "then run make test-sam"
+    """Why these tests cannot run here, after what they need and how to run them; None when they can.
+
+    Read in a plain `make test`'s summary, so it speaks of the tests, not of `make sam-local`."""
+    runtime = runtime_of(TEMPLATE)
+    image = f"public.ecr.aws/lambda/{runtime.replace('python', 'python:')}-{lambda_architecture()}"
+    needs = (
+        f"the SAM CLI tests need Docker running, the Lambda base image {image} and {runtime} (the"
+        f" template's Runtime, for sam build); with them, run make test-sam. Here"
+    )
+    if shutil.which(DOCKER) is None:
+        return f"{needs}, Docker is not installed"
     try:
         docker_info()
-    except SamLocalError as error:
-        return f"{error} ({enable})"
-    runtime = runtime_of(TEMPLATE)
+    except SamLocalError:
+        return f"{needs}, Docker does not answer (`docker info` failed): start it"
     try:
         runtime_python(runtime, os.environ.get("RUNTIME_PYTHON"))
-    except SamLocalError as error:
-        return f"{error} ({enable})"
-    image = f"public.ecr.aws/lambda/{runtime.replace('python', 'python:')}-{lambda_architecture()}"
+    except SamLocalError:
+        return f"{needs}, {runtime} is not on PATH (or: make test-sam RUNTIME_PYTHON=/path/to/{runtime})"
     present = subprocess.run(  # noqa: S603 - a fixed docker command
         [DOCKER, "image", "inspect", image], capture_output=True, check=False, timeout=60
     )  # fmt: skip
     if present.returncode != 0:
-        return f"the Lambda base image {image} is not present: docker pull {image}, {enable}"
+        return f"{needs}, the image is not present: docker pull {image}"
     # Lambda's Python runtime provides the AWS SDK, which the protected function imports; so does the real
     # image. An image without it (a home-made stand-in) would fail every protected route.
     sdk = subprocess.run(  # noqa: S603 - a fixed docker command
@@ -78,9 +85,9 @@ def _skip_reason() -> str | None:
         capture_output=True, check=False, timeout=120,
     )  # fmt: skip
     if sdk.returncode != 0:
-        return f"{image} lacks the AWS SDK for Python Lambda's runtime has: use the real image, {enable}"
+        return f"{needs}, {image} lacks the AWS SDK for Python that Lambda's runtime has: use the real image"
     if not SAM.exists():
-        return "the SAM CLI is not installed in .venv-sam: make test-sam installs it"
+        return f"{needs}, the SAM CLI is not installed in .venv-sam: make test-sam installs it"
     return None
 
 
@@ -167,11 +174,12 @@ def _expired_token(provider_port: int) -> str:
     issuer = TokenIssuer(
         f"http://127.0.0.1:{provider_port}", config, KeyStore(StackOptions.key_file), now=lambda: past
     )
-    client = next(iter(config.clients))
+    client = next(client for client in config.clients.values() if client.secret is not None)
+    assert client.secret is not None
     form = {
         "grant_type": "client_credentials",
-        "client_id": client,
-        "client_secret": config.clients[client].secret,
+        "client_id": client.client_id,
+        "client_secret": client.secret,
     }
     return str(issuer.issue(form, None)["access_token"])
 

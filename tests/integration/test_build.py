@@ -27,9 +27,19 @@ pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 # What each function ships: its handler and the packages it imports from its CodeUri, and the shared
 # modules (functions/shared) it imports, each at the top of the artifact; nothing else.
 SHIPPED = {
-    "AuthorizerFunction": ("authorizer_handler.py", "jwt_authorizer", "../shared/route_table.py"),
+    "AuthorizerFunction": (
+        "authorizer_handler.py",
+        "jwt_authorizer",
+        "../shared/route_table.py",
+        "../shared/authorizer_context.py",
+    ),
     "PublicFunction": ("public_api.py", "messages_api", "../shared/route_table.py"),
-    "ProtectedFunction": ("protected_api.py", "messages_api", "../shared/route_table.py"),
+    "ProtectedFunction": (
+        "protected_api.py",
+        "messages_api",
+        "../shared/route_table.py",
+        "../shared/authorizer_context.py",
+    ),
 }
 # PEP 552: flags 0b01 is a hash-based .pyc whose source is never checked (--invalidation-mode unchecked-hash).
 UNCHECKED_HASH = 0b01

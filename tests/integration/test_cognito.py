@@ -25,6 +25,7 @@ from jwt_authorizer import (
     build_authorizer,
     parse_jwks,
 )
+from tests.support.policies import denied_resources
 from tests.support.providers import STAGE, QuietTelemetry, authorize, rejection
 from tools.explain import explain
 
@@ -143,14 +144,14 @@ def test_cognito_access_token_is_allowed_on_its_client_id_with_groups_in_the_con
                 {
                     "Action": "execute-api:Invoke",
                     "Effect": "Deny",
-                    "Resource": [f"{STAGE}/DELETE/messages/*"],
+                    "Resource": denied_resources(STAGE, "DELETE/messages/*"),
                 },
             ],
         },
         "context": {
             "sub": claims["sub"],
             "iss": pool.issuer,
-            "scope": "aws.cognito.signin.user.admin",
+            "scopes": '["aws.cognito.signin.user.admin"]',
             "client_id": pool.client_id,
             "token_use": "access",
             "iat": claims["iat"],
@@ -170,7 +171,9 @@ def test_cognito_groups_grant_routes_when_mapped_as_scope_claims(pool: Pool) -> 
     admin = authorize(service, pool.sign_in("alice").access)
     member = authorize(service, pool.sign_in("bob").access)
     assert admin["policyDocument"]["Statement"][1:] == []
-    assert member["policyDocument"]["Statement"][1]["Resource"] == [f"{STAGE}/DELETE/messages/*"]
+    assert member["policyDocument"]["Statement"][1]["Resource"] == denied_resources(
+        STAGE, "DELETE/messages/*"
+    )
     assert "cognito:groups" not in member["context"]
 
 

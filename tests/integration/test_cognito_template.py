@@ -17,6 +17,7 @@ from jwt_authorizer import Settings, is_cognito_issuer
 from messages_api.identity import Caller
 from route_table import RouteTable
 from tests.integration.test_template import environment, holds, resolve, translate
+from tests.support.policies import denied_resources
 from tests.support.providers import NOW, STAGE, authorize, rejection, service_with_keys
 
 SELF_CONTAINED = {"IssuerUrl": "", "Audience": ""}
@@ -247,7 +248,7 @@ def test_a_client_credentials_token_of_the_pool_passes_the_self_contained_author
     assert result["policyDocument"]["Statement"][1] == {
         "Action": "execute-api:Invoke",
         "Effect": "Deny",
-        "Resource": [f"{STAGE}/DELETE/messages/*", f"{STAGE}/POST/messages"],
+        "Resource": denied_resources(STAGE, "DELETE/messages/*", "POST/messages"),
     }
     caller = Caller.from_event({"requestContext": {"authorizer": result["context"]}})
     caller.require(RouteTable.parse(env["ROUTE_SCOPES"]).required("GET", "/messages"))

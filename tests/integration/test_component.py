@@ -228,7 +228,7 @@ def test_sam_build_builds_the_example_with_the_components_authorizer_and_the_met
     built = yaml_parse((build_dir / "template.yaml").read_text())
     assert built["Resources"]["JwtAuthorizer"]["Properties"]["Location"] == "JwtAuthorizer/template.yaml"
     artifact = build_dir / "JwtAuthorizer" / "AuthorizerFunction"
-    assert {"authorizer_handler.py", "jwt_authorizer", "route_table.py", "jwt"} <= {
+    assert {"authorizer_handler.py", "jwt_authorizer", "route_table.py", "authorizer_context.py", "jwt"} <= {
         entry.name for entry in artifact.iterdir()
     }
     assert re.search(

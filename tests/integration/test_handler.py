@@ -17,6 +17,7 @@ from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
 from jwt_authorizer import ALLOW_FLUSH_SECONDS, AuthorizerUnavailableError, ConfigurationError, TokenVerifier
 from tests.support.harness import install_clocks
+from tests.support.policies import denied_resources
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
@@ -78,13 +79,17 @@ def test_a_valid_token_gets_the_whole_stage_with_denies_for_missing_scopes(
             "Version": "2012-10-17",
             "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"},
-                {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/POST/messages"]},
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Deny",
+                    "Resource": denied_resources(STAGE, "POST/messages"),
+                },
             ],
         },
         "context": {
             "sub": "user-123",
             "iss": jwks_server.issuer,
-            "scope": "messages:read",
+            "scopes": '["messages:read"]',
             "client_id": "client-abc",
             "aud": AUDIENCE,
             "iat": 1_700_000_000,
@@ -220,6 +225,32 @@ def test_a_rejection_is_logged_and_counted_without_the_token(
     _assert_no_token_material(logs.getvalue() + capsys.readouterr().out, expired)
 
 
+def test_a_sub_too_large_to_pass_on_is_refused_and_logged_with_its_own_reason(
+    handler: ModuleType,
+    logs: io.StringIO,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The review's case: a 6,000-character sub made a 12.3 KB answer; now it is refused, whole, never cut.
+    oversized = token(rsa_signing_key, jwks_server, sub="s" * 6_000)
+    unauthorized(handler, f"Bearer {oversized}", "GET/profile")
+    line = json.loads(logs.getvalue().splitlines()[-1])
+    assert {name: line[name] for name in ("message", "reason", "route", "kid", "iss")} == {
+        "message": "token rejected",
+        "reason": "context_too_large",
+        "route": "GET /profile",
+        "kid": "rsa-1",
+        "iss": jwks_server.issuer,
+    }
+    assert line["detail"].startswith("sub (also the principalId), iss, scopes and client_id take 12")
+    assert line["sub"] == "s" * 128  # clipped in the log, as any claimed value
+    metrics = [json.loads(out) for out in capsys.readouterr().out.splitlines() if out.startswith('{"_aws"')]
+    assert [(m["outcome"], m["reason"]) for m in metrics if "Decision" in m] == [
+        ("unauthorized", "context_too_large")
+    ]
+
+
 def test_allowed_calls_are_published_as_one_count_once_a_minute(
     handler: ModuleType,
     rsa_signing_key: SigningKey,
@@ -251,14 +282,28 @@ def test_allowed_calls_write_no_log_line(
     assert logs.getvalue() == before
 
 
-def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes(
-    handler: ModuleType, logs: io.StringIO, rsa_signing_key: SigningKey, jwks_server: JwksServer
+@pytest.mark.parametrize(
+    ("spelling", "route"),
+    [
+        ("POST/messages", "POST /messages"),
+        ("POST/messages/", "POST /messages/"),
+        ("POST//messages", "POST //messages"),
+    ],
+)
+def test_a_route_denied_for_scope_is_logged_with_the_missing_scopes_in_any_spelling(
+    handler: ModuleType,
+    logs: io.StringIO,
+    rsa_signing_key: SigningKey,
+    jwks_server: JwksServer,
+    spelling: str,
+    route: str,
 ) -> None:
-    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", "POST/messages"), None)
+    handler.lambda_handler(event(f"Bearer {token(rsa_signing_key, jwks_server)}", spelling), None)
     line = json.loads(logs.getvalue().splitlines()[-1])
+    # The route as the call spelled it, and what the token lacks for it.
     assert (line["message"], line["route"], line["missing_scopes"]) == (
         "route denied: insufficient scope",
-        "POST /messages",
+        route,
         ["messages:write"],
     )
 

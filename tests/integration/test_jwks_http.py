@@ -163,7 +163,10 @@ def test_a_discovered_jwks_uri_must_be_https_too(jwks_server: JwksServer) -> Non
     jwks_server.replies[jwks_server.discovery_path] = Reply.json(
         {"issuer": jwks_server.issuer, "jwks_uri": "http://keys.example.com/jwks"}
     )
-    assert "refusing to fetch 'http://keys.example.com/jwks'" in fetch_error(jwks_server)
+    assert fetch_error(jwks_server) == (
+        "refusing the discovery document's jwks_uri 'http://keys.example.com/jwks': it must use https:"
+        " plain http is allowed only for the configured ISSUER and JWKS_URI, and the host and port they name"
+    )
 
 
 # The cache over HTTP, counting what reaches the provider ------------------------------------------------

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
+from local.dynamodb import LocalDynamoDB
+from local.serving import PortUnavailable
 from tests.support.messages_table import template_tables
 
 
@@ -38,5 +39,5 @@ def test_a_port_in_use_stops_it_with_a_message_instead_of_hanging() -> None:
         busy.listen()
         port = busy.getsockname()[1]
 
-        with pytest.raises(LocalDynamoDBError, match=f"^127.0.0.1:{port} is in use"):
+        with pytest.raises(PortUnavailable, match=f"^127.0.0.1:{port} is in use"):
             LocalDynamoDB("127.0.0.1", port)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from devkit.jwks_server import JwksServer, running_jwks_server
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
 from jwt_authorizer import AuthorizerService, Settings, build_authorizer
+from tests.support.api_events import FakeLambdaContext, delivered_context, proxy_event
 from tests.support.providers import QuietTelemetry, authorize, rejection
 
 SHARED_KID = "signing-key-1"  # both providers happen to name their key the same
@@ -129,3 +132,37 @@ def test_one_issuer_being_down_does_not_affect_the_other(
 ) -> None:
     server_b.replies.clear()  # B answers 404 to everything
     assert authorize(service, mint(key_a, claims_for(server_a.issuer)))["principalId"] == "user-123"
+
+
+def test_alice_of_issuer_b_cannot_delete_the_message_of_alice_of_issuer_a(
+    service: AuthorizerService,
+    server_a: JwksServer,
+    server_b: JwksServer,
+    key_a: SigningKey,
+    key_b: SigningKey,
+    protected_function: ModuleType,
+) -> None:
+    # A `sub` is unique only within its issuer (OIDC Core section 2): two issuers may each have an alice.
+    both_scopes = "messages:read messages:write"
+    alice_of_a = authorize(service, mint(key_a, claims_for(server_a.issuer, sub="alice", scope=both_scopes)))
+    alice_of_b = authorize(service, mint(key_b, claims_for(server_b.issuer, sub="alice", scope=both_scopes)))
+
+    def call(method: str, resource: str, answer: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        event = proxy_event(method, resource, authorizer=delivered_context(answer), **kwargs)
+        response: dict[str, Any] = protected_function.lambda_handler(event, FakeLambdaContext())
+        return response
+
+    # Given alice of issuer A posted a message,
+    posted = call("POST", "/messages", alice_of_a, body='{"text": "from A"}')
+    assert posted["statusCode"] == 201
+    message = json.loads(posted["body"])
+    assert (message["author"], message["authorIssuer"]) == ("alice", server_a.issuer)
+    one_message = {"path_parameters": {"id": message["id"]}}
+
+    # When alice of issuer B tries to delete it, she is refused and the message stays;
+    refused = call("DELETE", "/messages/{id}", alice_of_b, **one_message)
+    assert refused["statusCode"] == 403
+    assert json.loads(refused["body"])["error"] == "forbidden"
+    assert call("GET", "/messages/{id}", alice_of_b, **one_message)["statusCode"] == 200
+    # Then only alice of issuer A deletes it.
+    assert call("DELETE", "/messages/{id}", alice_of_a, **one_message)["statusCode"] == 204

@@ -18,7 +18,17 @@ ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages
 # The method ARN `sam local start-api` builds: fixed account and API id, the template's stage.
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:1234567890/dev"
 ALLOW_STAGE = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*/*"}
-DENY_POST = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/POST/messages"]}
+DENY_POST = {
+    "Action": "execute-api:Invoke",
+    "Effect": "Deny",
+    "Resource": [
+        f"{STAGE}/POST/*%*",
+        f"{STAGE}/POST/*//*",
+        f"{STAGE}/POST//*",
+        f"{STAGE}/POST/messages",
+        f"{STAGE}/POST/messages/",
+    ],
+}
 REFUSAL = {
     "principalId": "anonymous",
     "policyDocument": {
@@ -94,11 +104,17 @@ def test_under_the_sam_cli_a_refused_token_gets_a_policy_allowing_nothing_not_an
         assert sam_cli.lambda_handler(event(f"Bearer {token}", route), None) == REFUSAL, name
 
 
+@pytest.mark.parametrize(
+    "route",
+    ["POST/messages", "POST/messages/", "POST//messages", "POST/messages//", "POST/m%65ssages", "POST//x"],
+    ids=["own spelling", "trailing slash", "leading doubled", "doubled trailing", "encoded", "any doubled"],
+)
 def test_under_the_sam_cli_a_route_the_token_lacks_a_scope_for_gets_only_the_deny(
-    sam_cli: ModuleType, rsa_signing_key: SigningKey, jwks_server: JwksServer
+    sam_cli: ModuleType, rsa_signing_key: SigningKey, jwks_server: JwksServer, route: str
 ) -> None:
+    # The SAM CLI reads Allow statements only: whatever the spelling, the Allow must go.
     reader = mint(rsa_signing_key, claims_for(jwks_server.issuer, scope="messages:read"))
-    answer = sam_cli.lambda_handler(event(f"Bearer {reader}", "POST/messages"), None)
+    answer = sam_cli.lambda_handler(event(f"Bearer {reader}", route), None)
     assert answer["principalId"] == "user-123"
     assert answer["policyDocument"] == {"Version": "2012-10-17", "Statement": [DENY_POST]}
 
@@ -110,7 +126,7 @@ def test_under_the_sam_cli_a_permitted_route_gets_the_stage_wide_policy_as_deplo
     reader = mint(rsa_signing_key, claims_for(jwks_server.issuer, scope="messages:read"))
     answer = sam_cli.lambda_handler(event(f"Bearer {reader}", route), None)
     assert answer["policyDocument"] == {"Version": "2012-10-17", "Statement": [ALLOW_STAGE, DENY_POST]}
-    assert answer["context"]["scope"] == "messages:read"
+    assert answer["context"]["scopes"] == '["messages:read"]'
 
 
 def test_under_the_sam_cli_a_token_that_could_not_be_checked_is_still_a_server_error(

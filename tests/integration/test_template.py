@@ -32,10 +32,12 @@ from jwt_authorizer import (
     build_authorizer,
 )
 from messages_api.errors import NotTheAuthor
+from messages_api.identity import Identity
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
+from tests.support.policies import denied_resources
 from tools import stack_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,7 +317,7 @@ def test_the_sample_authorizer_event_with_a_real_token_gets_a_stage_wide_policy(
             {
                 "Action": "execute-api:Invoke",
                 "Effect": "Deny",
-                "Resource": [f"{stage}/DELETE/messages/*", f"{stage}/POST/messages"],
+                "Resource": denied_resources(stage, "DELETE/messages/*", "POST/messages"),
             },
         ],
     }
@@ -435,9 +437,9 @@ def test_the_authorizer_starts_with_the_environment_the_template_gives_it(stack:
     assert settings.routes == RouteTable.parse(ROUTE_SCOPES)
 
 
-def test_the_authorizers_variables_are_the_ones_the_readme_documents(stack: dict[str, Any]) -> None:
-    readme = (ROOT / "README.md").read_text()
-    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def test_the_authorizers_variables_are_the_ones_the_reference_documents(stack: dict[str, Any]) -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    configuration = reference.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", configuration, flags=re.MULTILINE))
 
     variables = set(environment(stack, "AuthorizerFunction"))
@@ -590,13 +592,20 @@ def test_the_table_policy_allows_exactly_the_calls_the_store_makes_where_it_make
 
     messages_table.meta.events.register("before-parameter-build.dynamodb", record)
     store = MessageStore(messages_table, "MessagesTable")
-    message = Message("0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b", "hi", "alice", datetime(2026, 1, 1, tzinfo=UTC))
+    alice = Identity("https://issuer.example.com", "alice")
+    message = Message(
+        "0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b",
+        "hi",
+        alice.subject,
+        alice.issuer,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     store.put(message)
     store.get(message.id)
     store.newest(10)
     with pytest.raises(NotTheAuthor):
-        store.delete(message.id, author="mallory")
-    store.delete(message.id, author="alice")
+        store.delete(message.id, author=Identity(alice.issuer, "mallory"))
+    store.delete(message.id, author=alice)
     messages_table.meta.events.unregister("before-parameter-build.dynamodb", record)
 
     allowed = set()
@@ -668,9 +677,7 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
         "UNAUTHORIZED": {
             "statusCode": "401",
             "responseParameters": {
-                "gatewayresponse.header.WWW-Authenticate": (
-                    '\'Bearer realm="messages-api", error="invalid_token"\''
-                )
+                "gatewayresponse.header.WWW-Authenticate": "'Bearer realm=\"messages-api\"'"
             },
             "responseTemplates": {
                 "application/json": '{"error": "invalid_token", "message": $context.error.messageString, '
@@ -697,6 +704,15 @@ def test_gateway_responses_follow_rfc_6750_with_json_bodies(stack: dict[str, Any
             "responseParameters": {},
             "responseTemplates": {"application/json": UNAVAILABLE},
         },
+        # An unknown route or method: 404 in the errors' shape, not 403 "Missing Authentication Token".
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": "404",
+            "responseParameters": {},
+            "responseTemplates": {
+                "application/json": '{"error": "not_found", "message": '
+                '"No route matches this method and path", "requestId": "$context.requestId"}'
+            },
+        },
     }
 
 
@@ -708,15 +724,14 @@ def test_with_public_api_url_the_401_and_403_name_the_resource_metadata_rfc_9728
     metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
     assert {kind: response["responseParameters"] for kind, response in responses.items()} == {
         "UNAUTHORIZED": {
-            "gatewayresponse.header.WWW-Authenticate": (
-                f'\'Bearer realm="messages-api", error="invalid_token", {metadata}\''
-            )
+            "gatewayresponse.header.WWW-Authenticate": f"'Bearer realm=\"messages-api\", {metadata}'"
         },
         "ACCESS_DENIED": {
             "gatewayresponse.header.WWW-Authenticate": f"'Bearer error=\"insufficient_scope\", {metadata}'"
         },
         "AUTHORIZER_FAILURE": {},
         "AUTHORIZER_CONFIGURATION_ERROR": {},
+        "MISSING_AUTHENTICATION_TOKEN": {},
     }
 
 

@@ -119,7 +119,7 @@ def test_every_combination_translates_to_the_resources_its_options_ask_for() -> 
 
 
 def test_in_the_china_regions_only_the_cognito_types_are_missing() -> None:
-    # The README's note: the template cannot be deployed there as it is, in either mode, because
+    # docs/deploy.md's note: the template cannot be deployed there as it is, in either mode, because
     # CloudFormation refuses a template naming a resource type the region lacks, even a conditional one.
     findings = lint(TEMPLATE_PATH.read_text(), config=ManualArgs(regions=["cn-north-1"]))
 
@@ -529,23 +529,22 @@ def test_jwks_uri_says_it_takes_a_single_issuer() -> None:
     assert "Only with a single IssuerUrl" in source()["Parameters"]["JwksUri"]["Description"]
 
 
-# README -------------------------------------------------------------------------------------------------
+# docs/deploy.md -------------------------------------------------------------------------------------------
 
 
 @cache
 def deploy_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return readme.split("\n## Deploy", 1)[1].split("\n## ", 1)[0]
+    return (ROOT / "docs" / "deploy.md").read_text()
 
 
-def test_the_readme_documents_every_parameter_of_the_template() -> None:
+def test_the_deploy_guide_documents_every_parameter_of_the_template() -> None:
     documented = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", deploy_section(), flags=re.MULTILINE))
     names = {name for pair in documented for name in pair if name}
 
     assert set(source()["Parameters"]) <= names
 
 
-def test_the_readmes_deploy_snippets_use_the_chosen_stack_and_region_and_evaluate_no_output() -> None:
+def test_the_deploy_guides_snippets_use_the_chosen_stack_and_region_and_evaluate_no_output() -> None:
     snippets = "\n".join(re.findall(r"```sh\n(.*?)```", deploy_section(), flags=re.DOTALL))
 
     assert "eval" not in snippets
@@ -557,6 +556,6 @@ def test_the_readmes_deploy_snippets_use_the_chosen_stack_and_region_and_evaluat
     assert "aws apigateway update-account" in snippets
 
 
-def test_the_readme_says_which_regions_cannot_run_the_template() -> None:
+def test_the_deploy_guide_says_which_regions_cannot_run_the_template() -> None:
     assert "China" in deploy_section()
     assert "GovCloud" in deploy_section()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from authorizer_context import encode_scopes
+
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 #: The template's ROUTE_SCOPES with its default ReadScope and WriteScope (tests/integration checks this).
@@ -29,9 +31,20 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def authorizer_context(**overrides: Any) -> dict[str, Any]:
-    """The sample authorizer context; pass a key as None to leave it out."""
+    """The sample authorizer context; pass a key as None to leave it out, `scopes` as a list of names."""
+    if isinstance(overrides.get("scopes"), (list, tuple)):
+        overrides["scopes"] = encode_scopes(overrides["scopes"])
     context = load_event("profile-get.json")["requestContext"]["authorizer"] | overrides
     return {name: value for name, value in context.items() if value is not None}
+
+
+def delivered_context(answer: dict[str, Any]) -> dict[str, Any]:
+    """`requestContext.authorizer` as API Gateway builds it from an authorizer's answer: the context's
+    values stringified, `principalId` and `integrationLatency` added (as local/apigateway.py does it).
+    """
+    from local.apigateway import AuthorizerResult
+
+    return AuthorizerResult.parse(answer).request_context(integration_latency_ms=0)
 
 
 def proxy_event(

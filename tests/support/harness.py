@@ -15,6 +15,9 @@ from enum import Enum
 from types import ModuleType
 from typing import Any
 
+# Re-exported: tests find them here too.
+from devkit.logs import LogWatch as LogWatch  # noqa: PLC0414
+from devkit.logs import watching_logs as watching_logs  # noqa: PLC0414
 from jwt_authorizer import AuthorizerService, AuthorizerUnavailableError
 from local.apigateway import AuthorizerConfigurationError, Decision, evaluate_policy
 

@@ -375,7 +375,7 @@ class ProviderShape:
     key: str  # "rsa", "ec" or "ed25519": the kind of key the provider signs with
     algorithm: str
     header: dict[str, Any]  # beyond alg and kid
-    #: The scopes the authorizer reads (the context's `scope`), sorted.
+    #: The scopes the authorizer reads (the context's `scopes`), sorted.
     scopes: tuple[str, ...]
 
     @property

@@ -92,10 +92,11 @@ def test_the_functions_answer_the_sample_events_as_documented(
 def test_the_get_and_delete_events_find_the_message_they_name_once_it_exists(
     functions: dict[str, ModuleType], messages_table: Any
 ) -> None:
-    # The message the events name, written by the events' caller (user-123).
+    # The message the events name, written by the events' caller (user-123 of their issuer).
     item = {
         "text": "Hello from sam local invoke",
         "author": "user-123",
+        "authorIssuer": "https://issuer.example.com",
         "createdAt": "2024-07-15T10:20:30.123Z",
     }
     messages_table.put_item(

@@ -13,7 +13,8 @@ from messages_api.board import MessageBoard
 from messages_api.messages import MAX_BODY_BYTES, MAX_TEXT_CHARS, encode_cursor
 from tests.support.api_events import FakeLambdaContext, authorizer_context, json_response, proxy_event
 
-READ_AND_WRITE = "messages:read messages:write"
+READ_AND_WRITE = ("messages:read", "messages:write")
+READ = ("messages:read",)
 START = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
 
 
@@ -42,8 +43,10 @@ def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str
     return json_response(protected_api.lambda_handler(event, FakeLambdaContext()))  # type: ignore[arg-type]
 
 
-def post_messages(body: str | None, scope: str = READ_AND_WRITE, **kwargs: Any) -> dict[str, Any]:
-    return proxy_event("POST", "/messages", body=body, authorizer=authorizer_context(scope=scope), **kwargs)
+def post_messages(
+    body: str | None, scopes: tuple[str, ...] = READ_AND_WRITE, **kwargs: Any
+) -> dict[str, Any]:
+    return proxy_event("POST", "/messages", body=body, authorizer=authorizer_context(scopes=scopes), **kwargs)
 
 
 def post(text: str, sub: str = "user-123") -> dict[str, Any]:
@@ -56,9 +59,11 @@ def post(text: str, sub: str = "user-123") -> dict[str, Any]:
     return body
 
 
-def list_messages(scope: str = "messages:read", **query: str | list[str]) -> tuple[int, dict[str, Any]]:
+def list_messages(scopes: tuple[str, ...] = READ, **query: str | list[str]) -> tuple[int, dict[str, Any]]:
     values = {name: value if isinstance(value, list) else [value] for name, value in query.items()}
-    event = proxy_event("GET", "/messages", authorizer=authorizer_context(scope=scope), query=values or None)
+    event = proxy_event(
+        "GET", "/messages", authorizer=authorizer_context(scopes=scopes), query=values or None
+    )
     status, body, _ = call(event)
     return status, body
 
@@ -72,12 +77,14 @@ def delete(message_id: str, sub: str = "user-123") -> dict[str, Any]:
     return response
 
 
-def one_message(method: str, message_id: str, sub: str = "user-123", scope: str = READ_AND_WRITE) -> Any:
+def one_message(
+    method: str, message_id: str, sub: str = "user-123", scopes: tuple[str, ...] = READ_AND_WRITE
+) -> Any:
     return proxy_event(
         method,
         "/messages/{id}",
         path_parameters={"id": message_id},
-        authorizer=authorizer_context(sub=sub, scope=scope),
+        authorizer=authorizer_context(sub=sub, scopes=scopes),
     )
 
 
@@ -107,7 +114,7 @@ def test_profile_returns_the_callers_identity_from_the_authorizer_context() -> N
 
 
 def test_profile_needs_no_scope_and_reports_a_missing_client_as_null() -> None:
-    context = authorizer_context(scope="", client_id=None, groups="admins,devs")
+    context = authorizer_context(scopes=[], client_id=None, groups="admins,devs")
 
     status, body, _ = call(proxy_event("GET", "/profile", authorizer=context))
 
@@ -128,6 +135,7 @@ def test_create_message_answers_201_with_the_caller_as_author_and_stores_it() ->
         "id": FIRST_ID,
         "text": "Hello, world",
         "author": "user-123",
+        "authorIssuer": "https://issuer.example.com",
         "createdAt": "2026-01-02T03:04:05.678Z",
     }
     assert call(one_message("GET", FIRST_ID))[:2] == (200, body)
@@ -152,13 +160,29 @@ def test_create_message_accepts_a_base64_encoded_body_and_text_of_the_maximum_le
 
 
 def test_create_message_without_the_write_scope_is_forbidden_even_with_read() -> None:
-    status, body, headers = call(post_messages(json.dumps({"text": "hi"}), scope="messages:read"))
+    status, body, headers = call(post_messages(json.dumps({"text": "hi"}), scopes=READ))
 
     assert (status, body) == (
         403,
         {"error": "insufficient_scope", "message": "This route requires the scope(s): messages:write"},
     )
     assert headers["WWW-Authenticate"] == ['Bearer error="insufficient_scope", scope="messages:write"']
+    assert list_messages()[1]["messages"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "context_path"), [("/messages/", "/dev/messages/"), ("/messages", "/dev//messages")]
+)
+def test_the_function_reads_the_route_from_its_resource_whatever_the_spelling_of_the_path(
+    path: str, context_path: str
+) -> None:
+    # API Gateway routes these spellings to POST /messages; the re-check reads the matched resource.
+    event = post_messages(json.dumps({"text": "hi"}), scope="messages:read")
+    event["path"], event["requestContext"]["path"] = path, context_path
+
+    status, body, _ = call(event)
+
+    assert (status, body["error"]) == (403, "insufficient_scope")
     assert list_messages()[1]["messages"] == []
 
 
@@ -253,9 +277,11 @@ def test_a_valid_cursor_for_a_message_since_deleted_still_lists_what_is_older() 
     assert list_messages(cursor=encode_cursor(newer))[1]["messages"] == [call(one_message("GET", older))[1]]
 
 
-@pytest.mark.parametrize("scope", ["", "messages:write", "messages:readonly", "MESSAGES:READ"])
-def test_list_messages_without_the_read_scope_is_forbidden(scope: str) -> None:
-    status, body, headers = call(proxy_event("GET", "/messages", authorizer=authorizer_context(scope=scope)))
+@pytest.mark.parametrize("scopes", [[], ["messages:write"], ["messages:readonly"], ["MESSAGES:READ"]])
+def test_list_messages_without_the_read_scope_is_forbidden(scopes: list[str]) -> None:
+    status, body, headers = call(
+        proxy_event("GET", "/messages", authorizer=authorizer_context(scopes=scopes))
+    )
 
     assert (status, body) == (
         403,
@@ -270,8 +296,8 @@ def test_list_messages_without_the_read_scope_is_forbidden(scope: str) -> None:
 def test_a_message_is_read_by_its_id_in_any_case() -> None:
     posted = post("hello")
 
-    assert call(one_message("GET", posted["id"], scope="messages:read"))[:2] == (200, posted)
-    assert call(one_message("GET", posted["id"].upper(), scope="messages:read"))[:2] == (200, posted)
+    assert call(one_message("GET", posted["id"], scopes=READ))[:2] == (200, posted)
+    assert call(one_message("GET", posted["id"].upper(), scopes=READ))[:2] == (200, posted)
 
 
 def test_a_message_that_does_not_exist_is_404() -> None:
@@ -281,7 +307,29 @@ def test_a_message_that_does_not_exist_is_404() -> None:
     )
 
 
-ID_ERROR = "The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b"
+ID_ADVICE = (
+    "message ids are UUIDv7, as POST /messages returns them in 'id'"
+    " (like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b)"
+)
+ID_ERROR = f"The message id is not a UUIDv7: {ID_ADVICE}"
+
+
+@pytest.mark.parametrize(
+    ("message_id", "version"),
+    [
+        ("019b7ca9-8f2e-4000-8000-000000000000", 4),  # what uuid.uuid4() and most tools make
+        ("019B7CA9-8F2E-1000-8000-000000000000", 1),
+        ("019b7ca9-8f2e-6000-8000-000000000000", 6),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_uuid_of_another_version_is_400_saying_the_ids_are_uuidv7(
+    method: str, message_id: str, version: int
+) -> None:
+    assert call(one_message(method, message_id))[:2] == (
+        400,
+        {"error": "invalid_request", "message": f"The message id is a UUID version {version}; {ID_ADVICE}"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -289,7 +337,6 @@ ID_ERROR = "The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6
     [
         "nope",
         "42",
-        "019b7ca9-8f2e-4000-8000-000000000000",  # a UUID, but version 4: never a message id
         "019b7ca98f2e70008000000000000000",  # no hyphens
         "{019b7ca9-8f2e-7000-8000-000000000000}",
         "019b7ca9-8f2e-7000-8000-000000000000 ",
@@ -334,10 +381,24 @@ def test_another_caller_cannot_delete_a_message_403_and_it_stays() -> None:
     assert call(one_message("GET", posted["id"]))[:2] == (200, posted)
 
 
+def test_the_same_sub_of_another_issuer_cannot_delete_a_message_403_and_it_stays() -> None:
+    posted = post("mine", sub="alice")
+    other_issuer = authorizer_context(sub="alice", iss="https://other-issuer.example.com")
+    event = proxy_event(
+        "DELETE", "/messages/{id}", path_parameters={"id": posted["id"]}, authorizer=other_issuer
+    )
+
+    status, body, _ = call(event)
+
+    assert (status, body["error"]) == (403, "forbidden")
+    assert call(one_message("GET", posted["id"]))[:2] == (200, posted)
+    assert delete(posted["id"], sub="alice")["statusCode"] == 204
+
+
 def test_deleting_needs_the_write_scope_even_for_the_author() -> None:
     posted = post("mine")
 
-    status, body, _ = call(one_message("DELETE", posted["id"], scope="messages:read"))
+    status, body, _ = call(one_message("DELETE", posted["id"], scopes=READ))
 
     assert (status, body["error"]) == (403, "insufficient_scope")
     assert call(one_message("GET", posted["id"]))[0] == 200
@@ -346,7 +407,7 @@ def test_deleting_needs_the_write_scope_even_for_the_author() -> None:
 def test_reading_one_message_needs_the_read_scope() -> None:
     posted = post("mine")
 
-    status, body, _ = call(one_message("GET", posted["id"], scope="messages:write"))
+    status, body, _ = call(one_message("GET", posted["id"], scopes=("messages:write",)))
 
     assert (status, body) == (
         403,
@@ -427,6 +488,31 @@ ROUTES = [
         pytest.param({"claims": {"sub": "user-123"}}, "it has no 'sub'", id="a Cognito authorizer's context"),
         pytest.param(authorizer_context(iss=None), "it has no 'iss'", id="no iss"),
         pytest.param(authorizer_context(sub=""), "it has no 'sub'", id="empty sub"),
+        pytest.param(
+            authorizer_context(scopes=None, scope="messages:read messages:write"),
+            "it has no 'scopes'",
+            id="an older authorizer's space-separated scope",
+        ),
+        pytest.param(
+            authorizer_context(scopes="messages:read messages:write"),
+            "its 'scopes' is not a JSON array of names",
+            id="scopes not JSON",
+        ),
+        pytest.param(
+            authorizer_context(scopes='"messages:read"'),
+            "its 'scopes' is not a JSON array of names",
+            id="a string",
+        ),
+        pytest.param(
+            authorizer_context(scopes='["messages:read", 1]'),
+            "its 'scopes' is not a JSON array of names",
+            id="a number in it",
+        ),
+        pytest.param(
+            authorizer_context(scopes='["messages:read", ""]'),
+            "its 'scopes' is not a JSON array of names",
+            id="an empty name in it",
+        ),
     ],
 )
 def test_a_route_reached_without_the_authorizer_context_answers_500_with_the_reason(
@@ -502,3 +588,21 @@ def test_the_function_never_logs_the_bearer_token(caplog: pytest.LogCaptureFixtu
     assert "authorizer_context_missing" in logs
     assert token not in logs
     assert token.split(".")[2] not in logs
+
+
+def test_the_functions_refusals_are_logged_with_their_reason(caplog: pytest.LogCaptureFixture) -> None:
+    posted = post("mine", sub="alice")
+    caplog.clear()
+
+    call(one_message("DELETE", posted["id"], sub="mallory"))
+    call(post_messages(json.dumps({"text": "hi"}), scopes=READ))
+    call(post_messages("{"))  # a bad body is the client's own business: no line
+
+    lines = [json.loads(line) for line in logged_lines(caplog).splitlines()]
+    assert [
+        (line["level"], line["error"], line.get("message_id"), line.get("missing_scopes")) for line in lines
+    ] == [
+        ("INFO", "forbidden", posted["id"], None),
+        # Past the gateway's Deny, which covers every route ROUTE_SCOPES names: worth a warning.
+        ("WARNING", "insufficient_scope", None, "messages:write"),
+    ]

@@ -10,6 +10,7 @@ combines several changes and draws odd values.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -223,9 +224,9 @@ def test_the_catalogue_agrees_with_pyjwt_but_for_the_deliberate_differences() ->
 def test_each_provider_shape_is_allowed_with_its_scopes_and_pyjwt_agrees(shape: ProviderShape) -> None:
     token = forge(Recipe.of(shape))
     result = authorize(SIDES[shape.name].service, token)
-    assert (result["principalId"], result["context"]["scope"]) == (
+    assert (result["principalId"], json.loads(result["context"]["scopes"])) == (
         shape.claims["sub"],
-        " ".join(shape.scopes),
+        list(shape.scopes),
     )
     assert SIDES[shape.name].pyjwt_refusal(token) is None
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
-from jwt_authorizer import HINTS, Reason, Settings, build_authorizer
+from jwt_authorizer import HINTS, ConfigurationError, Reason, Settings, build_authorizer
 from tests.support.providers import (
     COGNITO_CLIENT_ID,
     COGNITO_ISSUER,
@@ -25,6 +26,8 @@ from tests.support.providers import (
 )
 from tools.explain import Explanation, explain, main
 
+#: Where no local stack has written its settings, so main() reads this environment as it would in CI.
+NO_STACK = Path(__file__).parent / "no-local-stack-settings.json"
 ROUTES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 ENV = {
     "ISSUER": GENERIC_ISSUER,
@@ -101,24 +104,26 @@ Configuration
   [ok]   jti "dbe39bf3a3ba4238a513f51d6e1691c4"
 
 8. Scopes and routes
-         scopes (scope, scp): messages:read
-         granted by SCOPE_CLAIMS (roles): messages:write
+         scopes (scope, scp): ["messages:read"]
+         granted by SCOPE_CLAIMS (roles): ["messages:write"]
+  [ok]   the principalId and the context take 304 of their 4096 bytes
   [ok]   GET /messages needs messages:read
   [ok]   POST /messages needs messages:write
          any route not in ROUTE_SCOPES needs only a valid token
 
 Verdict (the authorizer's own decision)
   [ok]   valid token, allowed on every route
-         context passed to your functions (event.requestContext.authorizer):
+         event.requestContext.authorizer, as your functions receive it (values as strings):
          {
            "aud": "https://api.example.com",
            "client_id": "s6BhdRkqt3",
-           "exp": 1800000600,
-           "iat": 1800000000,
+           "exp": "1800000600",
+           "iat": "1800000000",
            "iss": "https://auth.example.com",
            "jti": "dbe39bf3a3ba4238a513f51d6e1691c4",
+           "principalId": "5ba552d67",
            "roles": "messages:write",
-           "scope": "messages:read messages:write",
+           "scopes": "[\\"messages:read\\",\\"messages:write\\"]",
            "sub": "5ba552d67"
          }
 """
@@ -136,6 +141,10 @@ def test_a_missing_scope_is_shown_against_each_route(key: SigningKey) -> None:
     assert "  [ok]   GET /messages needs messages:read\n" in explanation.text
     assert "  [FAIL] POST /messages needs messages:write: missing messages:write -> 403\n" in explanation.text
     assert "  [ok]   valid token; 403 insufficient_scope on: POST /messages\n" in explanation.text
+    assert (
+        "         a denied route is denied in each spelling API Gateway may route to it: with a trailing"
+        " slash, and any POST path with a doubled slash or a %-encoding (docs/security.md)\n"
+    ) in explanation.text
 
 
 def test_an_issuer_that_differs_by_a_trailing_slash_is_pointed_out(key: SigningKey) -> None:
@@ -236,6 +245,11 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
         "numeric jti": (mint(key, generic_claims(jti=7)), "invalid_jti"),
         "bad scope": (mint(key, generic_claims(scope=["a", 1])), "invalid_scope_claim"),
         "bad roles": (mint(key, generic_claims(roles={"admin": True})), "invalid_scope_claim"),
+        "huge sub": (mint(key, generic_claims(sub="s" * 6_000)), "context_too_large"),
+        "huge roles": (
+            mint(key, generic_claims(roles=[f"role-{n:04}" for n in range(400)])),
+            "context_too_large",
+        ),
         "cognito id token": (
             mint(key, cognito_id_claims(iss=GENERIC_ISSUER, aud="https://api.example.com")),
             "invalid_token_use",
@@ -261,6 +275,49 @@ def test_the_explanation_and_the_authorizer_agree_on_every_kind_of_token(key: Si
             assert expected in first_failure, (name, first_failure)
 
 
+def test_a_name_with_another_whitespace_is_shown_as_the_one_name_it_is(key: SigningKey) -> None:
+    explanation = run(mint(key, generic_claims(scope="messages:read\tmessages:write")), key)
+    assert '         scopes (scope, scp): ["messages:read\\tmessages:write"]\n' in explanation.text
+    assert (
+        '         "messages:read\\tmessages:write" is one name: only a space (U+0020) between names separates'
+        " them\n" in explanation.text
+    )
+    assert "  [FAIL] GET /messages needs messages:read: missing messages:read -> 403\n" in explanation.text
+    assert explanation.denied == ["GET /messages", "POST /messages"]
+
+
+def test_a_token_too_large_to_pass_on_is_explained_with_its_size_and_a_hint(key: SigningKey) -> None:
+    explanation = run(mint(key, generic_claims(roles=[f"role-{n:04}" for n in range(400)])), key)
+    assert explanation.reason == "context_too_large"
+    assert "  [FAIL] context_too_large (sub (also the principalId), iss, scopes and client_id take" in (
+        explanation.text
+    )
+    assert "         fix: sub, iss, the granted names" in explanation.text
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS512", "none"])
+def test_a_symmetric_or_unsigned_token_is_told_it_is_never_accepted_not_to_extend_algorithms(
+    algorithm: str,
+) -> None:
+    token = raw_token({"alg": algorithm, "kid": "key-1"}, generic_claims())
+
+    text = run(token, rsa_key("key-1")).text
+
+    advice = next(line for line in text.splitlines() if line.lstrip().startswith("fix:"))
+    assert f"alg '{algorithm}' is never accepted, whatever ALGORITHMS says" in advice
+    assert "RS256" in advice
+    assert "add the token's alg to ALGORITHMS" not in text
+    # Following the old advice would not have helped: the authorizer refuses to start with it.
+    with pytest.raises(ConfigurationError, match="symmetric algorithms and 'none' are never accepted"):
+        Settings.from_env({**ENV, "ALGORITHMS": algorithm})
+
+
+def test_an_asymmetric_alg_left_out_of_algorithms_is_told_to_add_it(key: SigningKey) -> None:
+    text = run(mint(key, generic_claims()), key, env={**ENV, "ALGORITHMS": "ES256"}).text
+
+    assert f"fix: {HINTS[Reason.ALGORITHM_NOT_ALLOWED]}" in text
+
+
 def test_the_signature_is_never_printed(key: SigningKey) -> None:
     for name, (token, _) in _corpus(key).items():
         parts = token.split(".")
@@ -268,9 +325,9 @@ def test_the_signature_is_never_printed(key: SigningKey) -> None:
             assert parts[2] not in run(token, key).text, name
 
 
-def _main(argv: list[str], stdin: str = "") -> tuple[int, str]:
+def _main(argv: list[str], stdin: str = "", stack_settings: Path = NO_STACK) -> tuple[int, str]:
     out = io.StringIO()
-    return main(argv, stdin=io.StringIO(stdin), stdout=out), out.getvalue()
+    return main(argv, stdin=io.StringIO(stdin), stdout=out, stack_settings=stack_settings), out.getvalue()
 
 
 def test_main_reports_a_configuration_the_authorizer_would_not_start_with(
@@ -280,7 +337,8 @@ def test_main_reports_a_configuration_the_authorizer_would_not_start_with(
     monkeypatch.setenv("AUDIENCE", "api")
     assert _main(["abc.def.ghi"]) == (
         3,
-        "The authorizer would not start with this configuration: ISSUER: 'http://auth.example.com'"
+        "Settings from this environment.\n"
+        "The authorizer would not start with these settings: ISSUER: 'http://auth.example.com'"
         " must use https (plain http is allowed only for loopback hosts)\n",
     )
 
@@ -290,7 +348,9 @@ def test_main_reads_the_token_from_stdin_and_the_settings_from_an_env_file(tmp_p
     env_file.write_text(json.dumps({"ISSUER": GENERIC_ISSUER, "AUDIENCE": "api"}))
     code, output = _main(["--env-file", str(env_file), "-"], stdin="Bearer not-a-token\n")
     assert code == 1
-    assert output.splitlines()[:2] == [
+    assert output.splitlines()[:4] == [
+        f"Settings from {env_file}.",
+        "",
         "Configuration",
         "         issuer https://auth.example.com  audiences: api",
     ]
@@ -313,15 +373,52 @@ def test_main_refuses_an_env_file_that_is_not_an_object_of_strings(tmp_path: Any
     env_file.write_text(json.dumps({"ISSUER": GENERIC_ISSUER, "LEEWAY_SECONDS": 30}))
     code, output = _main(["--env-file", str(env_file), "abc.def.ghi"])
     assert (code, output) == (
-        3,
-        f"The authorizer would not start with this configuration: {env_file} is not a JSON object"
-        " of environment variable names to strings\n",
+        4,
+        f"Cannot read the settings: {env_file} is not a JSON object of environment variable names to"
+        " strings, as `aws lambda get-function-configuration --query Environment.Variables` prints\n",
     )
+
+
+def test_a_missing_env_file_is_reported_as_missing_with_how_to_write_it(tmp_path: Any) -> None:
+    missing = tmp_path / "authorizer-env.json"
+
+    code, output = _main(["--env-file", str(missing), "abc.def.ghi"])
+
+    assert code == 4
+    assert output.startswith(f"Cannot read the settings: {missing}: no such file. Write it from")
+    assert "aws lambda get-function-configuration" in output
+    assert "would not start" not in output
+
+
+def test_the_running_local_stacks_settings_are_used_unless_issuer_is_set(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the settings `make dev` wrote, with its route table
+    stack_settings = tmp_path / "authorizer-env.json"
+    stack_settings.write_text(
+        json.dumps(
+            {"ISSUER": "http://127.0.0.1:3001", "AUDIENCE": "local", "ROUTE_SCOPES": '{"GET /m": ["m:read"]}'}
+        )
+    )
+    monkeypatch.delenv("ISSUER", raising=False)
+
+    code, output = _main(["abc.def.ghi"], stack_settings=stack_settings)
+
+    assert code == 1
+    assert output.startswith(
+        f"Settings of the local stack (make dev), from {stack_settings}.\n\nConfiguration\n"
+    )
+    assert "         issuer http://127.0.0.1:3001  audiences: local\n" in output
+
+    # An ISSUER in this environment says which settings are meant: the stack's file is left alone.
+    monkeypatch.setenv("ISSUER", GENERIC_ISSUER)
+    monkeypatch.setenv("AUDIENCE", "api")
+    code, output = _main(["abc.def.ghi"], stack_settings=stack_settings)
+    assert output.startswith("Settings from this environment.\n")
+    assert "issuer https://auth.example.com  audiences: api" in output
 
 
 def test_main_asks_for_a_token_when_none_is_given(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     monkeypatch.delenv("TOKEN", raising=False)
-    with pytest.raises(SystemExit) as exited:
-        _main([])
-    assert exited.value.code == 2
+    assert _main([]) == (4, "")
     assert "give a token" in capsys.readouterr().err

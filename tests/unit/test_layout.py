@@ -47,9 +47,7 @@ def test_the_functions_import_nothing_of_the_repository_outside_their_artifacts(
 PACKAGE = ROOT / "functions" / "authorizer" / "jwt_authorizer"
 #: The one module that knows the SAM CLI: the edge the handler applies under AWS_SAM_LOCAL=true.
 SAM_CLI_EDGE = "sam_cli"
-SAM_CLI_NAMES = re.compile(
-    r"sam_cli|sam_local|sam local|SAM CLI|AWS_SAM_LOCAL|samcli|host\.docker\.internal", re.I
-)
+SAM_CLI_NAMES = re.compile(r"sam_cli|sam_local|sam local|SAM CLI|AWS_SAM_LOCAL|samcli", re.I)
 
 
 def _package_imports() -> dict[str, set[str]]:

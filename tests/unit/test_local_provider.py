@@ -118,7 +118,8 @@ def test_basic_credentials_are_form_decoded_as_rfc6749_says(issuer: TokenIssuer)
             basic("odd id&:", "p@ss:word+"),
             "invalid_scope",
         ),
-        ("grant_type=authorization_code", basic("dev-client", "dev-secret"), "unsupported_grant_type"),
+        ("grant_type=password", basic("dev-client", "dev-secret"), "unsupported_grant_type"),
+        ("grant_type=authorization_code", basic("dev-client", "dev-secret"), "unauthorized_client"),
         ("grant_type=", basic("dev-client", "dev-secret"), "invalid_request"),
     ],
 )

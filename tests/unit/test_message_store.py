@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from messages_api.errors import MessageNotFound, NotTheAuthor
+from messages_api.identity import Identity
 from messages_api.messages import Message, new_message_id
 from messages_api.store import FEED, INDEX_NAME, MessageStore
 from tests.support.messages_table import TABLE_NAME
@@ -20,9 +21,13 @@ def store(messages_table: Any) -> MessageStore:
     return MessageStore(messages_table, TABLE_NAME)
 
 
-def message(n: int, author: str = "alice") -> Message:
+ISSUER = "https://issuer.example.com"
+ALICE = Identity(ISSUER, "alice")
+
+
+def message(n: int, author: Identity = ALICE) -> Message:
     created = START + timedelta(milliseconds=n)
-    return Message(new_message_id(created), f"message {n}", author, created)
+    return Message(new_message_id(created), f"message {n}", author.subject, author.issuer, created)
 
 
 def test_a_stored_message_reads_back_equal(store: MessageStore) -> None:
@@ -45,6 +50,7 @@ def test_the_item_holds_the_feed_key_of_the_index_and_the_time_as_text(
         "feed": {"S": FEED},
         "text": {"S": "message 1"},
         "author": {"S": "alice"},
+        "authorIssuer": {"S": ISSUER},
         "createdAt": {"S": "2026-03-04T05:06:07.891Z"},
     }
 
@@ -87,25 +93,50 @@ def test_the_index_the_store_queries_is_the_templates(messages_table: Any) -> No
 
 
 def test_its_author_deletes_a_message(store: MessageStore) -> None:
-    stored = message(1, author="alice")
+    stored = message(1)
     store.put(stored)
 
-    store.delete(stored.id, author="alice")
+    store.delete(stored.id, author=ALICE)
 
     with pytest.raises(MessageNotFound):
         store.get(stored.id)
 
 
 def test_someone_else_cannot_delete_it_and_it_stays(store: MessageStore) -> None:
-    stored = message(1, author="alice")
+    stored = message(1)
     store.put(stored)
 
     with pytest.raises(NotTheAuthor):
-        store.delete(stored.id, author="mallory")
+        store.delete(stored.id, author=Identity(ISSUER, "mallory"))
 
     assert store.get(stored.id) == stored
 
 
+def test_the_same_subject_of_another_issuer_cannot_delete_it_and_it_stays(store: MessageStore) -> None:
+    stored = message(1)
+    store.put(stored)
+
+    with pytest.raises(NotTheAuthor):
+        store.delete(stored.id, author=Identity("https://other-issuer.example.com", "alice"))
+
+    assert store.get(stored.id) == stored
+
+
+def test_a_message_stored_without_an_issuer_reads_back_and_no_one_can_delete_it(
+    store: MessageStore, messages_table: Any
+) -> None:
+    # Written before the issuer was recorded: its author is a `sub` of an issuer no one can name.
+    stored = message(1)
+    item = {"id": {"S": stored.id}, "feed": {"S": FEED}, "text": {"S": stored.text}, "author": {"S": "alice"}}
+    messages_table.put_item(
+        TableName=TABLE_NAME, Item=item | {"createdAt": {"S": "2026-03-04T05:06:07.891Z"}}
+    )
+
+    assert store.get(stored.id).to_json()["authorIssuer"] is None
+    with pytest.raises(NotTheAuthor):
+        store.delete(stored.id, author=ALICE)
+
+
 def test_deleting_a_missing_message_raises_not_found(store: MessageStore) -> None:
     with pytest.raises(MessageNotFound):
-        store.delete(message(1).id, author="alice")
+        store.delete(message(1).id, author=ALICE)

@@ -59,7 +59,7 @@ def test_a_message_id_from_a_url_is_accepted_in_any_case_and_normalised() -> Non
     ],
 )
 def test_anything_but_a_uuid7_is_not_a_message_id(raw: str | None) -> None:
-    with pytest.raises(InvalidRequest, match="must be a UUID"):
+    with pytest.raises(InvalidRequest, match="message ids are UUIDv7"):
         parse_message_id(raw)
 
 

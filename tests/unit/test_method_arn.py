@@ -14,6 +14,10 @@ def test_a_method_arn_is_split_into_its_parts() -> None:
     arn = MethodArn.parse("arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1/POST/a/b/c")
     assert arn == MethodArn("aws-cn", "cn-north-1", "123456789012", "abc", "prod-1", "POST", "a/b/c")
     assert arn.route == "POST /a/b/c"
+    assert arn.request_path == "/a/b/c"
+    # The slash after the method separates; the client's own slashes stay.
+    doubled = MethodArn.parse("arn:aws:execute-api:eu-west-1:123456789012:abc/dev/POST//orders/")
+    assert (doubled.request_path, doubled.route) == ("//orders/", "POST //orders/")
     assert arn.stage_prefix == "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod-1"
 
 

@@ -15,6 +15,7 @@ from jwt_authorizer.errors import TokenRejected
 from messages_api.errors import InsufficientScope
 from messages_api.identity import Caller
 from route_table import RouteTable
+from tests.support.policies import denied_resources
 from tests.support.providers import (
     AUTH0_ISSUER,
     COGNITO_CLIENT_ID,
@@ -56,7 +57,7 @@ def allow_all_but(*denied: str) -> dict[str, Any]:
     ]
     if denied:
         statements.append(
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE}/{r}" for r in denied]}
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": denied_resources(STAGE, *denied)}
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -82,7 +83,7 @@ def test_okta_scp_array_and_cid_give_the_whole_authorizer_result(rsa_signing_key
         "context": {
             "sub": "alice@example.com",
             "iss": OKTA_ISSUER,
-            "scope": "messages:read openid",
+            "scopes": '["messages:read","openid"]',
             "client_id": "0oa1b2c3d4e5f6g7h8i9",
             "ver": 1,
             "jti": "AT.n3sHJLRHhEQ4F9_8ia3iQGaRBM0X1fEcjiKkZ4dIDnE",
@@ -91,7 +92,6 @@ def test_okta_scp_array_and_cid_give_the_whole_authorizer_result(rsa_signing_key
             "exp": 1_800_003_600,
             "cid": "0oa1b2c3d4e5f6g7h8i9",
             "uid": "00u1a2b3c4d5e6f7g8h9",
-            "scp": "messages:read,openid",
             "auth_time": 1_799_999_940,
             "groups": "Everyone,Messaging",
         },
@@ -103,9 +103,9 @@ def test_okta_groups_can_grant_routes_when_mapped(rsa_signing_key: SigningKey) -
     service = provider(OKTA_ISSUER, rsa_signing_key, "api://default", routes, SCOPE_CLAIMS="groups")
     result = authorize(service, mint(rsa_signing_key, okta_claims(), typ=REMOVE))
     assert result["policyDocument"] == allow_all_but()
-    # The context's scope is what the routes were checked against: the protected function re-checks it.
-    assert (result["context"]["scope"], result["context"]["groups"]) == (
-        "Everyone Messaging messages:read openid",
+    # The context's scopes are what the routes were checked against: the protected function re-checks them.
+    assert (result["context"]["scopes"], result["context"]["groups"]) == (
+        '["Everyone","Messaging","messages:read","openid"]',
         "Everyone,Messaging",
     )
 
@@ -126,8 +126,8 @@ def test_entra_scp_string_grants_delegated_scopes_and_roles_are_ignored_unless_m
     result = authorize(service, mint(rsa_signing_key, entra_claims()))
     assert result["policyDocument"] == allow_all_but("DELETE/messages/*")
     assert result["principalId"] == "l3_roISQU222bULS9yi2k0XpqpOiMz5H3ZACo1GeXA"
-    assert {name: result["context"][name] for name in ("scope", "client_id", "roles", "ver", "tid")} == {
-        "scope": "messages.read messages.write",
+    assert {name: result["context"][name] for name in ("scopes", "client_id", "roles", "ver", "tid")} == {
+        "scopes": '["messages.read","messages.write"]',
         "client_id": "a2b8d7c1-0c4e-4f2e-9d4e-2c3b7f1e9a10",
         "roles": "Messages.Admin",
         "ver": "2.0",
@@ -169,7 +169,13 @@ def test_auth0_rbac_permissions_grant_routes_when_mapped(rsa_signing_key: Signin
     )
     result = authorize(service, mint(rsa_signing_key, auth0_claims()))
     assert result["policyDocument"] == allow_all_but("DELETE/messages/*")
-    assert result["context"]["scope"] == "email messages:read messages:write openid profile"
+    assert json.loads(result["context"]["scopes"]) == [
+        "email",
+        "messages:read",
+        "messages:write",
+        "openid",
+        "profile",
+    ]
 
 
 def test_auth0_issuer_is_matched_with_its_trailing_slash(rsa_signing_key: SigningKey) -> None:
@@ -233,7 +239,7 @@ def test_spring_scope_array_grants_its_scopes_and_reaches_the_context(rsa_signin
         "context": {
             "sub": "alice",
             "iss": SPRING_ISSUER,
-            "scope": "messages:read openid",
+            "scopes": '["messages:read","openid"]',
             "aud": SPRING_CLIENT_ID,
             "nbf": 1_800_000_000,
             "exp": 1_800_000_300,
@@ -247,7 +253,10 @@ def test_forgerock_scope_array_grants_its_scopes(rsa_signing_key: SigningKey) ->
     service = provider(FORGEROCK_ISSUER, rsa_signing_key, FORGEROCK_CLIENT_ID)
     result = authorize(service, mint(rsa_signing_key, forgerock_claims()))
     assert result["policyDocument"] == allow_all_but("DELETE/messages/*", "POST/messages")
-    assert (result["context"]["scope"], result["context"]["realm"]) == ("messages:read profile", "/alpha")
+    assert (result["context"]["scopes"], result["context"]["realm"]) == (
+        '["messages:read","profile"]',
+        "/alpha",
+    )
 
 
 def test_a_scope_array_holding_a_non_string_is_refused(rsa_signing_key: SigningKey) -> None:

@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from hypothesis import event as event_kind
+from hypothesis import given
+from hypothesis import strategies as st
 
 import public_api
 import resource_metadata_api
@@ -19,6 +22,7 @@ from messages_api.metadata_route import add_resource_metadata_route
 from messages_api.resource_metadata import (
     MetadataConfigurationError,
     ResourceMetadataSettings,
+    UnknownHost,
     UnknownResourceUrl,
     resource_url,
 )
@@ -58,6 +62,35 @@ def metadata_event(domain: str, path: str, proto: str | None = "https") -> dict[
         ("127.0.0.1:3000", METADATA, "http", "http://127.0.0.1:3000"),
         # A trailing slash on the request does not change the API's URL.
         ("api.example.com", f"/v1{METADATA}/", "https", "https://api.example.com/v1"),
+        # Spellings API Gateway passes on as sent: doubled slashes after the stage (routed to the
+        # resource), more of them, a percent-encoded letter or slash, another letter case.
+        ("api.example.com", f"/dev/{METADATA}", "https", "https://api.example.com/dev"),
+        ("api.example.com", f"//dev//{METADATA}//", "https", "https://api.example.com/dev"),
+        (
+            "api.example.com",
+            "/dev/.well-known/oauth%2Dprotected-resource",
+            "https",
+            "https://api.example.com/dev",
+        ),
+        (
+            "api.example.com",
+            "/dev/.well-known%2Foauth-protected-resource",
+            "https",
+            "https://api.example.com/dev",
+        ),
+        (
+            "api.example.com",
+            "/dev/.WELL-KNOWN/oauth-protected-resource",
+            "https",
+            "https://api.example.com/dev",
+        ),
+        # A base path of several segments, spelled as the client sent it.
+        (
+            "api.example.com",
+            f"/v1/Orders%20API{METADATA}",
+            "https",
+            "https://api.example.com/v1/Orders%20API",
+        ),
         # Without X-Forwarded-Proto: API Gateway serves https only.
         ("api.example.com", METADATA, None, "https://api.example.com"),
         # A scheme API Gateway never sends is not believed.
@@ -70,23 +103,35 @@ def test_the_resource_is_the_url_the_client_called_without_the_routes_own_path(
     assert resource_url(metadata_event(domain, path, proto)) == expected
 
 
+def test_a_greedy_route_serving_the_metadata_counts_the_events_path_not_its_resource() -> None:
+    event = metadata_event("api.example.com", f"/dev{METADATA}")
+    event["resource"] = event["requestContext"]["resourcePath"] = "/{proxy+}"
+
+    assert resource_url(event) == "https://api.example.com/dev"
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
         (lambda e: e.pop("requestContext"), "no requestContext"),
         (lambda e: e["requestContext"].pop("domainName"), "domainName"),
-        (lambda e: e["requestContext"].update(domainName="evil.com/x"), "domainName"),
-        (lambda e: e["requestContext"].update(domainName="a b"), "domainName"),
-        (lambda e: e["requestContext"].pop("path"), "path or resourcePath"),
-        (lambda e: e["requestContext"].update(path="/dev/other"), "does not end with"),
+        (lambda e: e["requestContext"].pop("path"), "path or the event's path"),
+        (lambda e: (e.pop("path"), e["requestContext"].pop("resourcePath")), "path or the event's path"),
     ],
 )
-def test_an_event_that_does_not_say_where_the_api_is_is_refused(change: Any, problem: str) -> None:
+def test_an_event_that_is_no_proxy_event_is_refused(change: Any, problem: str) -> None:
     event = metadata_event("api.example.com", f"/dev{METADATA}")
     change(event)
 
     with pytest.raises(UnknownResourceUrl, match=problem):
         resource_url(event)
+
+
+@pytest.mark.parametrize("host", ["evil.com/x", "a b", "", "host:99999999", "[::1"])
+def test_a_host_that_is_not_a_host_name_is_refused_as_such(host: str) -> None:
+    # Only a local gateway reports one: it passes on the client's Host header.
+    with pytest.raises(UnknownHost):
+        resource_url(metadata_event(host, METADATA))
 
 
 def test_the_document_names_the_issuers_the_routes_scopes_and_the_header_method() -> None:
@@ -197,3 +242,80 @@ def test_the_public_function_and_the_metadata_function_both_serve_the_route(
         response = module.lambda_handler(event, FakeLambdaContext())
         status, body, _ = json_response(response)
         assert (status, body["authorization_servers"]) == (200, ["https://idp.example.com"]), module.__name__
+
+
+# Every path and host a gateway can report ---------------------------------------------------------------
+
+METADATA_ENV = {"ISSUER": "https://idp.example.com", "ROUTE_SCOPES": ROUTE_SCOPES}
+#: Hosts API Gateway reports (execute-api, private API, custom domains) and the local gateways (a port).
+HOSTS = [
+    "abc123.execute-api.eu-west-1.amazonaws.com",
+    "abc123-vpce-0123456789abcdef0.execute-api.eu-west-1.amazonaws.com",
+    "API.Example.com",
+    "127.0.0.1:3000",
+    "localhost:3000",
+    "[::1]:3000",
+]
+_SLASHES = st.sampled_from(["/", "/", "//", "///", "%2F", "/%2f"])
+
+
+@st.composite
+def _spelled_segment(draw: st.DrawFn, segment: str) -> str:
+    """The segment as is, mostly; else with a letter upper-cased or percent-encoded, or all upper case."""
+    at = draw(st.integers(0, len(segment) - 1))
+    return draw(
+        st.sampled_from(
+            [
+                segment,
+                segment,
+                segment,
+                segment[:at] + segment[at].upper() + segment[at + 1 :],
+                segment[:at] + f"%{ord(segment[at]):02X}" + segment[at + 1 :],
+                segment.upper(),
+            ]
+        )
+    )
+
+
+@st.composite
+def _sent_paths(draw: st.DrawFn) -> tuple[str, str, list[str]]:
+    """A path a client sent to the metadata route (requestContext.path), the event's `path` (the route's
+    part, one leading slash), and the stage or base path segments it starts with."""
+    alphabet = st.characters(codec="ascii", categories=["L", "N"], include_characters="-._~%")
+    base = draw(
+        st.lists(
+            st.text(alphabet, min_size=1, max_size=8).filter(lambda s: "%2f" not in s.lower()), max_size=3
+        )
+    )
+    route = [draw(_spelled_segment(part)) for part in METADATA.strip("/").split("/")]
+    trailing = draw(st.sampled_from(["", "/", "//"]))
+    route_path = "".join(draw(_SLASHES) + segment for segment in route) + trailing
+    sent = "".join(draw(_SLASHES) + segment for segment in base) + route_path
+    return sent, "/" + route_path.lstrip("/"), base
+
+
+@given(sent=_sent_paths(), host=st.sampled_from(HOSTS), proto=st.sampled_from(["https", "http", None]))
+def test_every_path_and_host_a_gateway_reports_gets_the_document_never_a_server_error(
+    sent: tuple[str, str, list[str]], host: str, proto: str | None
+) -> None:
+    path, event_path, base = sent
+    event = metadata_event(host, path, proto)
+    event["path"] = event_path
+
+    status, body, _ = call(METADATA_ENV, event)
+
+    # The resolver finds its route by the event's path: a spelling it does not know is its 404.
+    assert status in (200, 404), body
+    event_kind("answered" if status == 200 else "not the resolver's route")
+    if status == 200:
+        assert body["resource"] == f"{proto or 'https'}://{host}{''.join(f'/{segment}' for segment in base)}"
+    else:
+        assert body["error"] == "not_found"
+
+
+@given(host=st.text(max_size=40))
+def test_any_host_a_local_gateway_passes_on_is_answered_without_a_server_error(host: str) -> None:
+    status, body, _ = call(METADATA_ENV, metadata_event(host, METADATA))
+
+    assert status in (200, 400), body
+    assert status == 200 or body["error"] == "invalid_request"

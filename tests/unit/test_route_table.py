@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jwt_authorizer import MethodArn, build_policy
 from local.apigateway import Decision, evaluate_policy
@@ -117,18 +120,32 @@ def test_the_routes_a_scope_set_is_denied_are_those_needing_a_scope_it_lacks() -
 
 
 def test_the_policy_resources_of_a_stage_allow_everything_and_deny_each_denied_route() -> None:
-    denied = TABLE.denied(frozenset({"messages:read"}))
+    denied = TABLE.denied(frozenset({"messages:read", "admin", "reports"}))
 
     assert stage_resources(STAGE, denied) == (
         f"{STAGE}/*/*",
         (
-            f"{STAGE}/*/admin/*",
-            f"{STAGE}/*/reports",
+            f"{STAGE}/DELETE/*%*",
+            f"{STAGE}/DELETE/*//*",
+            f"{STAGE}/DELETE//*",
             f"{STAGE}/DELETE/messages/*",
+            f"{STAGE}/POST/*%*",
+            f"{STAGE}/POST/*//*",
+            f"{STAGE}/POST//*",
             f"{STAGE}/POST/messages",
+            f"{STAGE}/POST/messages/",
         ),
     )
     assert stage_resources(STAGE, ()) == (f"{STAGE}/*/*", ())
+
+
+def test_a_denied_route_of_any_method_spares_the_policy_the_odd_spellings_of_each_method() -> None:
+    denied = TABLE.denied(frozenset({"messages:read", "messages:write", "messages:admin", "admin"}))
+
+    assert stage_resources(STAGE, denied) == (
+        f"{STAGE}/*/*",
+        (f"{STAGE}/*/*%*", f"{STAGE}/*/*//*", f"{STAGE}/*//*", f"{STAGE}/*/reports", f"{STAGE}/*/reports/"),
+    )
 
 
 def test_the_first_matching_route_is_the_one_a_request_is_denied_by() -> None:
@@ -176,3 +193,122 @@ def test_the_authorizers_deny_and_the_functions_recheck_agree_for_every_scope_se
             assert authorizer_allows == function_allows, (method, path, sorted(scopes))
             if not route.scopes <= scopes:
                 assert not authorizer_allows, (method, path, sorted(scopes))
+
+
+# Spellings ----------------------------------------------------------------------------------------------
+#
+# A REST API routes `/orders/` to `POST /orders` and `//orders` too (docs/security.md, "Routes and their
+# spellings"); whether it routes doubled slashes further on, or percent-encoded letters and slashes, is not
+# known. The method ARN carries the spelling the client sent. Every one of them must be denied wherever the
+# route's own spelling is, by the authorizer's policy and by the function's re-check alike.
+
+
+def _spellings(route: Route) -> dict[str, str]:
+    """The route's path as a method ARN ends with it, spelled in each way a client can send it."""
+    path = re.sub(r"\{[^/{}]+\}", "42", route.path).removeprefix("/")
+    first, _, rest = path.partition("/")
+    return {
+        "trailing slash": f"{path}/",
+        "two trailing slashes": f"{path}//",
+        "leading doubled slash": f"/{path}",
+        "leading tripled slash": f"//{path}",
+        "doubled slash inside": f"{first}//{rest}" if rest else f"{first}//",
+        "percent-encoded letter": f"%{ord(path[0]):02X}{path[1:]}",
+        "lowercase percent-encoding": f"%{ord(path[0]):02x}{path[1:]}",
+        "encoded slash": f"{first}%2F{rest}" if rest else f"{first}%2F",
+        "encoded trailing slash": f"{path}%2f",
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "route"),
+    [(table, route) for table in TABLES.values() for route in table if route.scopes],
+    ids=[f"{name}: {route.key}" for name, table in TABLES.items() for route in table if route.scopes],
+)
+def test_every_spelling_api_gateway_may_route_to_a_denied_route_is_denied(
+    table: RouteTable, route: Route
+) -> None:
+    # Given a token with every scope but the route's own
+    scopes = table.scopes - route.scopes
+    for method in ["GET", "POST", "DELETE"] if route.method == "*" else [route.method]:
+        for spelling, path in _spellings(route).items():
+            method_arn = f"{STAGE}/{method}/{path}"
+            policy = build_policy(MethodArn.parse(method_arn), table.denied(scopes))
+
+            request_path = MethodArn.parse(method_arn).request_path
+            assert evaluate_policy(policy, method_arn) is Decision.EXPLICIT_DENY, (spelling, method_arn)
+            assert not table.required(method, request_path) <= scopes, (spelling, method_arn)
+            assert first_match(table.denied(scopes), method, request_path) is not None, (spelling, method_arn)
+
+
+def test_the_odd_spellings_of_a_method_are_denied_only_to_a_token_denied_a_route_of_that_method() -> None:
+    reader = TABLE.denied(frozenset({"messages:read", "admin", "reports"}))  # denied POST and DELETE only
+    arn = f"{STAGE}/GET/messages/a%20b"
+    assert evaluate_policy(build_policy(MethodArn.parse(arn), reader), arn) is Decision.ALLOW
+    arn = f"{STAGE}/GET//messages"
+    assert evaluate_policy(build_policy(MethodArn.parse(arn), reader), arn) is Decision.ALLOW
+    arn = f"{STAGE}/POST/messages%2F"
+    assert evaluate_policy(build_policy(MethodArn.parse(arn), reader), arn) is Decision.EXPLICIT_DENY
+
+
+def test_letter_case_is_not_a_spelling_of_a_route() -> None:
+    # REST API resource paths are case-sensitive: /Orders never reaches /orders (docs/security.md).
+    orders = Route("POST", "/orders", frozenset({"orders:write"}))
+
+    assert not orders.matches("POST", "Orders")
+    assert not orders.matches("POST", "ORDERS/")
+    assert orders.matches("POST", "orders/")
+
+
+@dataclass(frozen=True)
+class _Spelled:
+    table: RouteTable
+    route: Route
+    method: str
+    path: str  # as a method ARN ends with it
+    scopes: frozenset[str]  # the token's
+    same_letters: bool  # no letter's case changed: API Gateway may route it to `route`
+
+
+@st.composite
+def _spelled_requests(draw: st.DrawFn) -> _Spelled:
+    """A route of a table, its path spelled any way a client can, and a token's scopes."""
+    table = draw(st.sampled_from(list(TABLES.values())))
+    route = draw(st.sampled_from(table.routes))
+    method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE"])) if route.method == "*" else route.method
+    segments = re.sub(r"\{[^/{}]+\}", "42", route.path).strip("/").split("/")
+    spelled, same_letters = [], True
+    for segment in segments:
+        for char in segment:
+            kind = draw(st.sampled_from(["as is"] * 6 + ["upper", "%XX", "%xx"]))
+            same_letters &= kind != "upper" or char.upper() == char
+            spelled.append(
+                {
+                    "as is": char,
+                    "upper": char.upper(),
+                    "%XX": f"%{ord(char):02X}",
+                    "%xx": f"%{ord(char):02x}",
+                }[kind]
+            )
+        # Separators: one slash mostly, or more, or an encoded one.
+        spelled.append(draw(st.sampled_from(["/"] * 6 + ["//", "%2F", "/%2f"])))
+    leading = draw(st.sampled_from(["", "", "", "/", "//"]))
+    trailing = draw(st.sampled_from(["", "", "/", "//", "%2F"]))
+    path = leading + "".join(spelled[:-1]) + trailing
+    scopes = draw(st.frozensets(st.sampled_from(sorted(table.scopes))))
+    return _Spelled(table, route, method, path, scopes, same_letters)
+
+
+@settings(max_examples=500, deadline=None)  # about 1 ms each: the spellings are many
+@given(_spelled_requests())
+def test_the_authorizer_and_the_function_agree_on_every_spelling(request: _Spelled) -> None:
+    method_arn = f"{STAGE}/{request.method}/{request.path}"
+
+    policy = build_policy(MethodArn.parse(method_arn), request.table.denied(request.scopes))
+    authorizer_allows = evaluate_policy(policy, method_arn) is Decision.ALLOW
+    request_path = MethodArn.parse(method_arn).request_path  # the path as the client spelled it
+    function_allows = request.table.required(request.method, request_path) <= request.scopes
+
+    assert authorizer_allows == function_allows
+    if request.same_letters and not request.route.scopes <= request.scopes:
+        assert not authorizer_allows

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.scopes import scopes_of
+from jwt_authorizer.scopes import granted_scopes, scopes_of
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,8 @@ from jwt_authorizer.scopes import scopes_of
         ({"scope": []}, set()),
         ({}, set()),
         ({"scope": ""}, set()),
+        ({"scope": " a  b "}, {"a", "b"}),
+        ({"scp": ["", "a"]}, {"a"}),
     ],
 )
 def test_scopes_come_from_scope_and_scp(claims: dict[str, Any], scopes: set[str]) -> None:
@@ -43,3 +45,30 @@ def test_a_malformed_scope_claim_rejects_the_token(claims: dict[str, Any]) -> No
     with pytest.raises(TokenRejected) as raised:
         scopes_of(claims)
     assert raised.value.reason == "invalid_scope_claim"
+
+
+@pytest.mark.parametrize(
+    "separator", ["\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\u00a0", "\u2028", "\u3000"]
+)
+def test_only_the_space_character_separates_names_in_a_string(separator: str) -> None:
+    # RFC 6749 section 3.3: scope = scope-token *( SP scope-token ); SP is U+0020 alone.
+    assert scopes_of({"scope": f"messages:read{separator}messages:write"}) == {
+        f"messages:read{separator}messages:write"
+    }
+    assert scopes_of({"scp": f"a{separator}b c"}) == {f"a{separator}b", "c"}
+
+
+def test_an_array_element_is_one_name_whatever_it_holds() -> None:
+    assert scopes_of({"scp": ["team messages:write", "a\tb"]}) == {"team messages:write", "a\tb"}
+
+
+def test_group_names_with_spaces_stay_whole_names_under_scope_claims() -> None:
+    # Okta's default group is "Everyone"; group and Entra display names often hold spaces.
+    claims = {"scp": ["messages:read"], "groups": ["Everyone", "Support Team"], "roles": "Admins Readers"}
+    assert granted_scopes(claims, scopes_of(claims), ("groups", "roles")) == {
+        "messages:read",
+        "Everyone",
+        "Support Team",
+        "Admins",
+        "Readers",
+    }

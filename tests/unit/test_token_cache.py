@@ -17,6 +17,7 @@ from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import parse_jwks
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from jwt_authorizer.verify import TokenVerifier, VerifiedToken
+from tests.support.policies import denied_resources
 
 ISSUER = "https://issuer.example.com/"
 NOW = 1_800_000_000.0
@@ -193,7 +194,7 @@ def test_the_policy_is_written_for_the_api_and_stage_of_each_call(rsa_signing_ke
                     {
                         "Action": "execute-api:Invoke",
                         "Effect": "Deny",
-                        "Resource": [f"{stage}/POST/messages"],
+                        "Resource": denied_resources(stage, "POST/messages"),
                     },
                 ],
             }

@@ -1,9 +1,9 @@
 """The orders routes of the example API: whoever the JWT authorizer let through, and what they asked.
 
-The authorizer's context arrives in event["requestContext"]["authorizer"]: the token's `sub`, `scope`,
-`iss` and other claims, as strings. A protected route without it was reached without the authorizer (a
-route deployed without Auth, or `sam local start-api`, which skips an authorizer it cannot resolve): it
-answers 500, never the data.
+The authorizer's context arrives in event["requestContext"]["authorizer"]: the token's `sub` and `iss`,
+`scopes` (the granted names, a JSON array in a string) and other claims, as strings. A protected route
+without it was reached without the authorizer (a route deployed without Auth, or `sam local start-api`,
+which skips an authorizer it cannot resolve): it answers 500, never the data.
 """
 
 from __future__ import annotations

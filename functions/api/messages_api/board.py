@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from messages_api.identity import Identity
 from messages_api.messages import Message, Page, PageRequest, new_message_id
 from messages_api.store import MessageStore
 
@@ -21,11 +22,12 @@ class MessageBoard:
         self._clock = clock
         self._random_bytes = random_bytes
 
-    def post(self, text: str, author: str) -> Message:
+    def post(self, text: str, author: Identity) -> Message:
         # Milliseconds, as in the id: the id's time and createdAt are one reading of the clock.
         now = self._clock().astimezone(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        message = Message(new_message_id(now, self._random_bytes), text, author, now)
+        message_id = new_message_id(now, self._random_bytes)
+        message = Message(message_id, text, author.subject, author.issuer, now)
         self.store.put(message)
         return message
 
@@ -35,5 +37,5 @@ class MessageBoard:
     def newest(self, request: PageRequest) -> Page:
         return self.store.newest(request.limit, request.after)
 
-    def delete(self, message_id: str, caller_sub: str) -> None:
-        self.store.delete(message_id, author=caller_sub)
+    def delete(self, message_id: str, caller: Identity) -> None:
+        self.store.delete(message_id, author=caller)

@@ -1,8 +1,12 @@
 """Who is calling, as the JWT authorizer told API Gateway.
 
 The authorizer's context arrives in `event.requestContext.authorizer`, its values stringified by API
-Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. Which scopes a
-route requires comes from `route_table`, the module the authorizer enforces `ROUTE_SCOPES` with.
+Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. The caller is the
+pair (issuer, subject): a `sub` is unique only within its issuer (OIDC Core section 2), so two trusted
+issuers may each have an alice. The caller's scopes are the names the authorizer checked the routes
+against, read from the context's one `scopes` member through `authorizer_context`, never split out of a
+string. Which scopes a route requires comes from `route_table`, the module the authorizer enforces
+`ROUTE_SCOPES` with.
 """
 
 from __future__ import annotations
@@ -11,11 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from authorizer_context import CLIENT_ID, ISSUER, SCOPES, SUBJECT, ScopesError, decode_scopes
 from messages_api.errors import InsufficientScope, MissingAuthorizerContext
 
 #: Keys of the authorizer context that are not claims: the core ones read into fields, and what API
 #: Gateway adds itself.
-_NOT_CLAIMS = frozenset({"sub", "iss", "scope", "client_id", "principalId", "integrationLatency"})
+_NOT_CLAIMS = frozenset({SUBJECT, ISSUER, SCOPES, CLIENT_ID, "principalId", "integrationLatency"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One caller: a subject of one issuer. Equal only when both are."""
+
+    issuer: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -32,21 +45,27 @@ class Caller:
         context = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
         if not isinstance(context, Mapping) or not context:
             raise MissingAuthorizerContext("requestContext.authorizer is absent")
-        sub, issuer, scope = context.get("sub"), context.get("iss"), context.get("scope", "")
+        sub, issuer = context.get(SUBJECT), context.get(ISSUER)
         if not isinstance(sub, str) or not sub:
-            raise MissingAuthorizerContext("it has no 'sub'")
+            raise MissingAuthorizerContext(f"it has no '{SUBJECT}'")
         if not isinstance(issuer, str) or not issuer:
-            raise MissingAuthorizerContext("it has no 'iss'")
-        if not isinstance(scope, str):
-            raise MissingAuthorizerContext("its 'scope' is not a string")
-        client_id = context.get("client_id")
+            raise MissingAuthorizerContext(f"it has no '{ISSUER}'")
+        try:
+            scopes = decode_scopes(context.get(SCOPES))
+        except ScopesError as error:
+            raise MissingAuthorizerContext(str(error)) from None
+        client_id = context.get(CLIENT_ID)
         return cls(
             sub=sub,
             issuer=issuer,
-            scopes=frozenset(scope.split()),
+            scopes=scopes,
             client_id=client_id if isinstance(client_id, str) and client_id else None,
             claims={name: value for name, value in context.items() if name not in _NOT_CLAIMS},
         )
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.issuer, self.sub)
 
     def require(self, scopes: frozenset[str]) -> None:
         missing = scopes - self.scopes

@@ -27,13 +27,21 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 _MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_ANY_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID_ADVICE = (
+    "message ids are UUIDv7, as POST /messages returns them in 'id'"
+    " (like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b)"
+)
 
 
 @dataclass(frozen=True)
 class Message:
     id: str
     text: str
+    #: Who wrote it: the author's `sub`, of the issuer `author_issuer` (None only for a message stored
+    #: before the issuer was recorded: it can no longer be deleted through the API).
     author: str
+    author_issuer: str | None
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
@@ -41,6 +49,7 @@ class Message:
             "id": self.id,
             "text": self.text,
             "author": self.author,
+            "authorIssuer": self.author_issuer,
             "createdAt": timestamp(self.created_at),
         }
 
@@ -83,7 +92,10 @@ def parse_message_id(raw: str | None) -> str:
     """A message id from a URL: a UUIDv7 in its usual text form (any case); anything else is a 400."""
     candidate = (raw or "").lower()
     if not _MESSAGE_ID.fullmatch(candidate):
-        raise InvalidRequest("The message id must be a UUID like 0190b2a4-5c2e-7d3f-9a1b-2c3d4e5f6a7b")
+        other = _ANY_UUID.fullmatch(candidate)
+        if other is not None and other[1] != "7":  # a UUID, of a version this API never issues
+            raise InvalidRequest(f"The message id is a UUID version {int(other[1], 16)}; {_ID_ADVICE}")
+        raise InvalidRequest(f"The message id is not a UUIDv7: {_ID_ADVICE}")
     return candidate
 
 

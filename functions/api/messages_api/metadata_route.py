@@ -8,11 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from messages_api.errors import Misconfigured
+from messages_api.errors import InvalidRequest, Misconfigured
 from messages_api.resource_metadata import (
     METADATA_PATH,
     MetadataConfigurationError,
     ResourceMetadataSettings,
+    UnknownHost,
+    UnknownResourceUrl,
     resource_url,
 )
 
@@ -33,7 +35,13 @@ def add_resource_metadata_route(app: APIGatewayRestResolver, env: Mapping[str, s
     def get_resource_metadata() -> Response[dict[str, Any]]:
         if isinstance(settings, MetadataConfigurationError):
             raise Misconfigured(f"The resource metadata is not configured: {settings}")
-        document = settings.document(resource_url(app.current_event.raw_event))
+        try:
+            resource = resource_url(app.current_event.raw_event)
+        except UnknownHost:
+            raise InvalidRequest("The request's Host is not a host name") from None
+        except UnknownResourceUrl as problem:
+            raise Misconfigured(f"The route was not called through API Gateway: {problem}") from None
+        document = settings.document(resource)
         # The same for every client of this URL, and it changes only with a deployment.
         return Response(
             status_code=200,

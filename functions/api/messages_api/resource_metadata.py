@@ -23,7 +23,9 @@ from route_table import RouteTable
 #: Where the document lives, relative to the API's URL (docs/discovery.md explains the choice).
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 #: A host as API Gateway reports it in requestContext.domainName (a port only locally).
-_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+_HOST = re.compile(r"[A-Za-z0-9._-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+#: What separates the segments of a path as a client may spell it: a slash, or a percent-encoded one.
+_SEPARATOR = re.compile(r"/|%2[Ff]")
 
 
 class MetadataConfigurationError(ValueError):
@@ -65,27 +67,41 @@ class UnknownResourceUrl(ValueError):
     """The event does not say where the API is served (not an API Gateway proxy event)."""
 
 
+class UnknownHost(ValueError):
+    """requestContext.domainName is not a host name: the local gateways report the client's Host header."""
+
+
 def resource_url(event: Mapping[str, Any]) -> str:
     """The API's URL as the client called it: scheme, host, and the path before the route's own path.
 
     API Gateway's requestContext.path is the path the client sent (`/dev/.well-known/...` on the
     execute-api domain, `/v1/...` under a custom domain's base path mapping, the bare route at a domain's
-    root), and resourcePath is the route's own path: what comes before it is the stage or base path.
+    root), spelled as sent: doubled slashes, a trailing slash and percent-encodings stay. The event's
+    `path` is the route's own part of it. API Gateway routed the request here, so the last segments of
+    what the client sent are the route's, in whatever spelling: the segments before them are the stage or
+    the base path. Any path a gateway reports gives an answer; only an event that is no proxy event
+    raises UnknownResourceUrl, and a host that is not a host name (which only a local gateway passes on
+    from the client) UnknownHost.
     """
     context = event.get("requestContext")
     if not isinstance(context, Mapping):
         raise UnknownResourceUrl("the event has no requestContext")
+    sent, route = context.get("path"), event.get("path")
+    route = route if isinstance(route, str) else context.get("resourcePath")
+    if not isinstance(sent, str) or not isinstance(route, str):
+        raise UnknownResourceUrl("requestContext.path or the event's path is missing")
     host = context.get("domainName")
-    if not isinstance(host, str) or not _HOST.fullmatch(host):
-        raise UnknownResourceUrl("requestContext.domainName is missing or not a host name")
-    path, route = context.get("path"), context.get("resourcePath")
-    if not isinstance(path, str) or not isinstance(route, str):
-        raise UnknownResourceUrl("requestContext.path or resourcePath is missing")
-    path, route = path.rstrip("/"), route.rstrip("/")
-    if not path.endswith(route):
-        raise UnknownResourceUrl("requestContext.path does not end with the route's resourcePath")
-    base = path[: len(path) - len(route)]
-    return f"{_scheme(event.get('headers'))}://{host}{base}"
+    if not isinstance(host, str):
+        raise UnknownResourceUrl("requestContext.domainName is missing")
+    if not _HOST.fullmatch(host):
+        raise UnknownHost("requestContext.domainName is not a host name")
+    sent_segments, route_segments = _segments(sent), _segments(route)
+    base = sent_segments[: max(len(sent_segments) - len(route_segments), 0)]
+    return f"{_scheme(event.get('headers'))}://{host}{''.join(f'/{segment}' for segment in base)}"
+
+
+def _segments(path: str) -> list[str]:
+    return [segment for segment in _SEPARATOR.split(path) if segment]
 
 
 def _scheme(headers: object) -> str:

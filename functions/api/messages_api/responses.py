@@ -24,8 +24,13 @@ def error_response(
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[dict[str, str]]:
+        fields = {"error": error.code, **error.log_fields()}
         if error.status >= 500:
-            logger.error(error.message, extra={"error": error.code, **error.log_fields()})
+            logger.error(error.message, extra=fields)
+        elif error.logged_as == "warning":
+            logger.warning(error.message, extra=fields)
+        elif error.logged_as == "info":
+            logger.info(error.message, extra=fields)
         return error_response(error.status, error.code, error.message, error.headers())
 
     @app.not_found

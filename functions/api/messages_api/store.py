@@ -1,8 +1,9 @@
 """The messages table in DynamoDB: four calls, each on the table or its one index, nothing else.
 
-Table (template.yaml's MessagesTable): partition key `id`. Index `newest-first`: partition key `feed`, the
-same value on every message, and sort key `id`; ids are UUIDv7, so reading the index backwards gives the
-newest messages first, and its keys (`feed`, `id`) are where a page ends.
+Table (template.yaml's MessagesTable): partition key `id`; a message's author is the pair `author` (its
+`sub`) and `authorIssuer` (its `iss`), and only that pair may delete it. Index `newest-first`: partition
+key `feed`, the same value on every message, and sort key `id`; ids are UUIDv7, so reading the index
+backwards gives the newest messages first, and its keys (`feed`, `id`) are where a page ends.
 
 Every failure of DynamoDB (throttling, a timeout, an error of the service) becomes `StoreUnavailable`
 here, in one place; the handlers' error mapping answers it with a 503 and a log line.
@@ -19,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from messages_api.errors import MessageNotFound, NotTheAuthor, StoreUnavailable
+from messages_api.identity import Identity
 from messages_api.messages import Message, Page, parse_timestamp, timestamp
 
 INDEX_NAME = "newest-first"
@@ -103,19 +105,23 @@ class MessageStore:
         last_key = answer.get("LastEvaluatedKey")
         return Page(messages, last_key["id"]["S"] if last_key else None)
 
-    def delete(self, message_id: str, author: str) -> None:
+    def delete(self, message_id: str, author: Identity) -> None:
         """Delete the message if `author` wrote it: MessageNotFound or NotTheAuthor otherwise.
 
         One conditional write decides, so the check and the delete cannot be separated by another
-        request; on a failed condition DynamoDB returns the item, which tells the two cases apart.
+        request; on a failed condition DynamoDB returns the item, which tells the two cases apart. The
+        subject and its issuer must both match: a message stored without an issuer matches no one.
         """
         try:
             with _translated_errors("DeleteItem", expected="ConditionalCheckFailedException"):
                 self._client.delete_item(
                     TableName=self._table,
                     Key=_key(message_id),
-                    ConditionExpression="author = :author",
-                    ExpressionAttributeValues={":author": {"S": author}},
+                    ConditionExpression="author = :subject AND authorIssuer = :issuer",
+                    ExpressionAttributeValues={
+                        ":subject": {"S": author.subject},
+                        ":issuer": {"S": author.issuer},
+                    },
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as error:
@@ -142,19 +148,24 @@ def _key(message_id: str) -> dict[str, Any]:
 
 
 def _item(message: Message) -> dict[str, Any]:
-    return {
+    item = {
         "id": {"S": message.id},
         "feed": {"S": FEED},
         "text": {"S": message.text},
         "author": {"S": message.author},
         "createdAt": {"S": timestamp(message.created_at)},
     }
+    if message.author_issuer is not None:
+        item["authorIssuer"] = {"S": message.author_issuer}
+    return item
 
 
 def _message(item: Mapping[str, Any]) -> Message:
+    issuer = item.get("authorIssuer")
     return Message(
         id=item["id"]["S"],
         text=item["text"]["S"],
         author=item["author"]["S"],
+        author_issuer=issuer["S"] if issuer is not None else None,
         created_at=parse_timestamp(item["createdAt"]["S"]),
     )

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .authorizer import AuthorizerService
     from .claims import CLAIM_CHECKS, IssuerRules
     from .compact import UnverifiedToken, bearer_token, decode_unverified
-    from .config import Settings
+    from .config import SUPPORTED_ALGORITHMS, Settings
     from .errors import (
         HINTS,
         ConfigurationError,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .jwks import DeferredObserver, HttpJsonFetcher, JsonFetcher, JwksCache, JwksLoader
     from .keys import MIN_RSA_BITS, ParsedJwks, VerificationKey, parse_jwks
     from .method_arn import MethodArn
-    from .policy import build_policy
+    from .policy import MAX_CONTEXT_BYTES, build_context, build_policy
     from .providers import (
         CLIENT_ID_CLAIMS,
         PROFILES,
@@ -71,12 +71,14 @@ __all__ = [
     "JWKS_FETCH_METRIC",
     "KEYS_UNAVAILABLE_REASON",
     "LOOPBACK_ONLY",
+    "MAX_CONTEXT_BYTES",
     "MIN_RSA_BITS",
     "OUTCOME_DIMENSION",
     "PROFILES",
     "REASON_DIMENSION",
     "SCOPE_CLAIMS",
     "SERVICE_DIMENSION",
+    "SUPPORTED_ALGORITHMS",
     "AccessRequest",
     "AuthorizerService",
     "AuthorizerUnavailableError",
@@ -111,6 +113,7 @@ __all__ = [
     "VerificationUnavailable",
     "bearer_token",
     "build_authorizer",
+    "build_context",
     "build_policy",
     "decode_unverified",
     "granted_scopes",

@@ -143,6 +143,13 @@ class Reason(StrEnum):
         " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
         " strings.",
     )
+    # What the authorizer passes on
+    CONTEXT_TOO_LARGE = (
+        "context_too_large",
+        "sub, iss, the granted names (scope, scp and the SCOPE_CLAIMS values) and"
+        " client_id must fit in the 4 KiB the authorizer passes to your functions: is it an ID token full of"
+        " groups? Map a claim with fewer names in SCOPE_CLAIMS (app roles rather than groups).",
+    )
 
 
 #: Each reason's hint, by reason.

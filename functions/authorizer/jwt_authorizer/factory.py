@@ -62,7 +62,7 @@ def build_authorizer(
     settings = config if isinstance(config, Settings) else Settings.from_env(config, edge.plain_http)
     http = None
     if fetcher is None:
-        fetcher = http = HttpJsonFetcher(clock=clock, plain_http=settings.plain_http)
+        fetcher = http = HttpJsonFetcher(clock=clock)
     reports = DeferredObserver()
     caches = build_caches(settings, fetcher, reports, clock)
     if prefetch and settings.jwks_prefetch:

@@ -26,7 +26,7 @@ import requests
 from urllib3.exceptions import HTTPError as TransportError
 
 from .errors import JwksFetchError, Reason, TokenRejected, VerificationUnavailable
-from .urls import LOOPBACK_ONLY, PlainHttp, url_problem
+from .urls import learned_url_problem, origins_of, url_form_problem
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -60,10 +60,8 @@ class HttpJsonFetcher:
         session: requests.Session | None = None,
         clock: Clock = time.monotonic,
         max_bytes: int = MAX_DOCUMENT_BYTES,
-        plain_http: PlainHttp = LOOPBACK_ONLY,
     ) -> None:
         self._session = session or requests.Session()
-        self._plain_http = plain_http
         self._clock = clock
         self._max_bytes = max_bytes
 
@@ -72,7 +70,9 @@ class HttpJsonFetcher:
         self._session.close()
 
     def get_json(self, url: str, deadline: float) -> Any:
-        problem = url_problem(url, self._plain_http)
+        # Whether this URL may be fetched was decided before it got here: configured URLs at cold start,
+        # a discovered one by the loader (urls.py).
+        problem = url_form_problem(url)
         if problem:
             raise JwksFetchError(f"refusing to fetch {url!r}: it {problem}")
         remaining = deadline - self._clock()
@@ -119,7 +119,11 @@ class HttpJsonFetcher:
 
 
 class JwksLoader:
-    """Fetch and parse an issuer's keys: discovery (once) to find the JWKS URI, then the JWKS."""
+    """Fetch and parse an issuer's keys: discovery (once) to find the JWKS URI, then the JWKS.
+
+    The issuer and `jwks_uri` are configured (checked at cold start); a JWKS URI learned from discovery is
+    checked here before it is fetched: https to a public destination, or on a configured URL's origin.
+    """
 
     def __init__(
         self,
@@ -134,6 +138,7 @@ class JwksLoader:
         self._fetcher = fetcher
         self._allowed_algorithms = allowed_algorithms
         self._jwks_uri = jwks_uri
+        self._configured_origins = origins_of((issuer, jwks_uri))
         self._clock = clock
         self._budget_seconds = budget_seconds
 
@@ -166,6 +171,11 @@ class JwksLoader:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise JwksFetchError("the discovery document has no 'jwks_uri'")
+        problem = learned_url_problem(jwks_uri, self._configured_origins)
+        if problem:
+            raise JwksFetchError(
+                f"refusing the discovery document's jwks_uri {jwks_uri[:200]!r}: it {problem}"
+            )
         return jwks_uri
 
 

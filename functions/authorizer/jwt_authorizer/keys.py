@@ -1,7 +1,8 @@
 """JSON Web Keys parsed once into ready-to-use verification keys.
 
 A key is usable only for the algorithms that fit its type (and curve), that its JWK `alg` names when it
-has one, and that the configuration allows. Unusable keys are skipped with a reason, never guessed at.
+has one, and that the configuration allows, and only if it is not a key anyone can sign for (weak_keys.py).
+Unusable keys are skipped with a reason, never guessed at.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm, g
 from jwt.exceptions import InvalidKeyError
 
 from .errors import JwksFetchError
+from .weak_keys import eddsa_key_problem, rsa_key_problem
 
 MIN_RSA_BITS = 2048
 MAX_KEYS = 100
@@ -136,6 +138,8 @@ def _public_key(key_type: object, entry: dict[str, Any]) -> tuple[PublicKey, fro
             raise ValueError("not an RSA public key")
         if rsa_key.key_size < MIN_RSA_BITS:
             raise ValueError(f"RSA key of {rsa_key.key_size} bits, under {MIN_RSA_BITS}")
+        numbers = rsa_key.public_numbers()
+        _refuse_weak(rsa_key_problem(numbers.n, numbers.e))
         return rsa_key, _RSA_ALGORITHMS
     if key_type == "EC":
         algorithm = _EC_ALGORITHM_BY_CURVE.get(entry.get("crv"))  # type: ignore[arg-type]
@@ -152,8 +156,14 @@ def _public_key(key_type: object, entry: dict[str, Any]) -> tuple[PublicKey, fro
         okp_key = _from_jwk(OKPAlgorithm, entry)
         if not isinstance(okp_key, (Ed25519PublicKey, Ed448PublicKey)):
             raise ValueError("not an EdDSA public key")
+        _refuse_weak(eddsa_key_problem(str(entry["crv"]), okp_key.public_bytes_raw()))
         return okp_key, okp_algorithms
     raise ValueError(f"unsupported key type {str(key_type)[:16]!r}")
+
+
+def _refuse_weak(problem: str | None) -> None:
+    if problem is not None:
+        raise ValueError(f"a key no real provider publishes: {problem}")
 
 
 def _from_jwk(algorithm: type[Algorithm], entry: dict[str, Any]) -> object:

@@ -35,8 +35,14 @@ class MethodArn:
         return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}"
 
     @property
+    def request_path(self) -> str:
+        """The request's path as the client spelled it: `/orders/` for …/POST/orders/, `//orders` for
+        …/POST//orders (the slash after the method separates; any further one is the client's)."""
+        return f"/{self.path}"
+
+    @property
     def route(self) -> str:
-        return f"{self.method} /{self.path}"
+        return f"{self.method} {self.request_path}"
 
 
 @functools.lru_cache(maxsize=1_024)

@@ -33,7 +33,7 @@ class AccessRequest(NamedTuple):
 
     @property
     def path(self) -> str:
-        return self.method_arn.path
+        return self.method_arn.request_path
 
     @property
     def stage_arn(self) -> str:

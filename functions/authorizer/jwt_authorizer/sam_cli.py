@@ -28,7 +28,6 @@ Gateway 5xx (the template maps it to 503). Neither is ever an Allow.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,30 +35,10 @@ from .errors import TokenRejected
 from .events import TokenEvent
 from .factory import DEPLOYED, Edge
 from .request import Decision
-from .urls import PlainHttp, is_loopback_host
+from .urls import PlainHttp, is_container_host, is_loopback_host
 
 #: Who a refused request is, in the refusal's policy: nobody verified.
 ANONYMOUS = "anonymous"
-#: How a container reaches the machine running it: Docker Desktop (macOS, Windows) names it
-#: host.docker.internal, and so does `sam local --add-host host.docker.internal:<bridge gateway>` on Linux.
-_CONTAINER_HOST_NAMES = frozenset({"host.docker.internal"})
-
-
-def is_container_host(host: str) -> bool:
-    """The developer's machine as a container sees it: host.docker.internal, or a private-range address
-    (Docker's bridge gateway, 172.17.0.1 by default). Link-local addresses, cloud metadata services among
-    them, are not."""
-    if host.lower() in _CONTAINER_HOST_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_private and not (
-        address.is_link_local or address.is_unspecified or address.is_multicast or address.is_reserved
-    )
-
-
 CONTAINER_HOSTS = PlainHttp(
     lambda host: is_loopback_host(host) or is_container_host(host),
     "loopback hosts and, under the SAM CLI, for host.docker.internal and private-range addresses",

@@ -12,7 +12,8 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     """The token's scopes: `scope` and/or `scp`, each a space-separated string or an array of strings.
 
     RFC 8693 and RFC 9068 define `scope` as a space-separated string, but Spring Authorization Server's
-    `JwtGenerator` and ForgeRock AM issue it as a JSON array, as Okta does with `scp`.
+    `JwtGenerator` and ForgeRock AM issue it as a JSON array, as Okta does with `scp`. How a value is read
+    is `_names_in`'s to say, for these claims and SCOPE_CLAIMS' alike.
     """
     scopes: set[str] = set()
     for name in SCOPE_CLAIMS:
@@ -42,11 +43,18 @@ def granted_scopes(
 
 
 def _names_in(claim: str, value: object) -> list[str]:
-    """The names a scope-like claim holds: a space-separated string, or an array of them."""
+    """The names a scope-like claim holds: a string of names separated by spaces, or an array of names.
+
+    Only U+0020 separates names (RFC 6749 section 3.3: `scope-token *( SP scope-token )`). A tab, a line
+    feed, a no-break space or any other character is part of a name, so "a<TAB>b" is one name, which no
+    route can require (ROUTE_SCOPES takes only RFC 6749 scope-tokens): it grants nothing, where reading it
+    as two names would grant both. An array element is one name whatever it holds: Okta's group
+    "Support Team" stays one name. An empty string (two spaces in a row, or "") is no name.
+    """
     if isinstance(value, str):
-        return value.split()
+        return [name for name in value.split(" ") if name]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
+        return [name for name in value if name]
     raise TokenRejected(Reason.INVALID_SCOPE_CLAIM, f"'{claim[:64]}' is not a string or list of strings")
 
 

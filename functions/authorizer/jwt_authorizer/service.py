@@ -14,6 +14,7 @@ from route_table import Route, first_match
 
 from .compact import bearer_token
 from .config import Settings
+from .errors import TokenRejected
 from .jwks import JwksCache
 from .method_arn import MethodArn
 from .policy import build_context, build_policy
@@ -65,14 +66,19 @@ class Pipeline:
     def _decide(self, verified: VerifiedToken) -> CachedToken:
         """What a verified token may do, whatever route and stage it comes to: kept while it is valid."""
         claims = verified.claims
-        # The context's scope is what the routes were checked against, so the functions behind the
-        # authorizer, reading the same ROUTE_SCOPES, come to the same answer.
-        scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
+        try:
+            # The context's scopes are the names the routes were checked against, so the functions
+            # behind the authorizer, reading the same ROUTE_SCOPES, come to the same answer.
+            scopes = granted_scopes(claims, scopes_of(claims), self._scope_claims)
+            context = build_context(claims, scopes)
+        except TokenRejected as rejection:
+            rejection.fields = {"kid": verified.kid, "iss": verified.issuer, "sub": verified.subject}
+            raise
         return CachedToken(
             principal_id=verified.subject,
             scopes=scopes,
             denied=self._routes.denied(scopes),
-            context=build_context(claims, scopes),
+            context=context,
             expires_at=claims["exp"],
             issuer=verified.issuer,
             key_epoch=verified.key_epoch,
@@ -81,7 +87,7 @@ class Pipeline:
     def _count(self, method_arn: MethodArn, decided: CachedToken) -> Route | None:
         """Count the decision for the route this call is for; the route when the token is denied it."""
         denied = decided.denied
-        route = first_match(denied, method_arn.method, method_arn.path) if denied else None
+        route = first_match(denied, method_arn.method, method_arn.request_path) if denied else None
         if route is None:
             self._telemetry.allowed()
             return None

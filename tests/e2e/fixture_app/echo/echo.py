@@ -20,9 +20,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Any:
         "function_name": context.function_name,
         "event": event,
     }
+    # ?set=Name answers with a header Name: the gateway may pass it on, or rename it.
+    wanted = (event.get("multiValueQueryStringParameters") or {}).get("set", [])
     return {
         "statusCode": 200,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json"} | {name: f"set {name}" for name in wanted},
         "multiValueHeaders": {"X-Seen": ["one", "two"]},
         "body": json.dumps(payload),
     }

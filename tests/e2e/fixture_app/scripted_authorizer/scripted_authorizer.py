@@ -14,7 +14,7 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     arn = event["methodArn"]
     stage_prefix = "/".join(arn.split("/")[:2])
     allow_all = {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{stage_prefix}/*/*"}
-    context_values: dict[str, Any] = {"sub": "alice", "admin": True, "n": 3, "calls": calls}
+    context_values: dict[str, Any] = {"sub": "alice", "admin": True, "n": 3, "calls": calls, "arn": arn}
     if script == "unauthorized":
         raise Exception("Unauthorized")  # noqa: TRY002 - the exact error API Gateway turns into 401
     if script == "crash":
