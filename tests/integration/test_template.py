@@ -471,6 +471,8 @@ def test_the_functions_run_a_current_python_on_arm64_with_tracing(stack: dict[st
 
 
 def test_every_function_is_built_into_bytecode_by_the_makefile_in_its_code_uri() -> None:
+    """A copy the tools force: SAM's makefile builder runs `make build-<LogicalId>`, so the template and the
+    Makefile each name every function."""
     # sam build runs `make build-<LogicalId>` with the Makefile in the CodeUri (see test_build.py).
     for name in FUNCTIONS:
         resource = source()["Resources"][name]
@@ -583,6 +585,7 @@ def test_the_protected_functions_table_policy_names_only_the_table_and_its_index
 def test_the_table_policy_allows_exactly_the_calls_the_store_makes_where_it_makes_them(
     stack: dict[str, Any], messages_table: Any
 ) -> None:
+    """A copy the tools force: IAM reads the role's actions from the template, not from the store's code."""
     # Every call of every store operation, recorded as the SDK sends it: the action and what it targets.
     made: set[tuple[str, str]] = set()
 

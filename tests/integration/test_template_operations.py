@@ -348,6 +348,8 @@ def emitted(output: str) -> list[tuple[str, str, dict[str, str]]]:
 def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     failing_provider: tuple[JwksServer, SigningKey], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A copy the tools force: a CloudWatch alarm in the template names its namespace, metric and
+    dimensions as literals, and CloudFormation cannot read them from the telemetry module."""
     # Given the authorizer, as deployed, whose provider's keys cannot be fetched
     server, key = failing_provider
     import authorizer_handler
