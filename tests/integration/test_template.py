@@ -625,33 +625,11 @@ def test_the_protected_function_is_given_the_tables_name_and_no_endpoint_when_de
     stack: dict[str, Any],
 ) -> None:
     deployed = environment(stack, "ProtectedFunction")
-    local = environment(stack, "ProtectedFunction", LocalDynamoDbEndpoint="http://172.17.0.1:8000")
 
     assert deployed["TABLE_NAME"] == "MessagesTable"  # a Ref: CloudFormation's name for the table
-    assert "DYNAMODB_ENDPOINT_URL" not in deployed
-    assert local["DYNAMODB_ENDPOINT_URL"] == "http://172.17.0.1:8000"
+    # Declared, empty: the store uses DynamoDB itself; only a local run (local/) gives it a value.
+    assert deployed["DYNAMODB_ENDPOINT_URL"] == ""
     assert "TABLE_NAME" not in environment(stack, "PublicFunction")
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "allowed"),
-    [
-        ("", True),
-        ("http://127.0.0.1:8000", True),
-        ("http://host.docker.internal:8000/", True),
-        ("https://dynamodb.local", True),
-        ("127.0.0.1:8000", False),
-        ("http://127.0.0.1:8000/path", False),
-        ("http://127.0.0.1:8000 ", False),
-        ("file:///etc/passwd", False),
-    ],
-)
-def test_the_local_endpoint_parameter_takes_only_an_http_url_of_a_server(
-    endpoint: str, allowed: bool
-) -> None:
-    pattern = source()["Parameters"]["LocalDynamoDbEndpoint"]["AllowedPattern"]
-
-    assert bool(re.fullmatch(pattern, endpoint)) is allowed
 
 
 # Gateway responses ---------------------------------------------------------------------------------------
