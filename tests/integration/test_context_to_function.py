@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devkit.tokens import AUDIENCE, REMOVE, SigningKey, claims_for, mint
-from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer import AuthorizerService
 from tests.support.api_events import (
     ROUTE_SCOPES,
     FakeLambdaContext,
@@ -127,7 +127,7 @@ def test_the_readers_list_and_the_writers_post_still_pass_through_both(
 def test_the_answer_is_at_most_the_bound_plus_its_policy(
     service: AuthorizerService, rsa_signing_key: SigningKey, claims: dict[str, Any]
 ) -> None:
-    from jwt_authorizer.policy import MAX_CONTEXT_BYTES
+    from jwt_authorizer import MAX_CONTEXT_BYTES
 
     answer = answer_for(service, rsa_signing_key, **claims)
     envelope = len('{"policyDocument": , "context": {}}')
