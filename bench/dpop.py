@@ -13,12 +13,15 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.scenario import Scenario, event
 from devkit.tokens import claims_for, mint
 from local.dpop_client import ProofKey
 
+ROOT = Path(__file__).resolve().parent.parent
+REPLAY_TABLE = "DpopReplayTable"  # template.yaml's
 #: A warm DPoP decision (proof and token) may cost at most this many Bearer decisions on a new token.
 DPOP_TARGET = 2.5
 DOMAIN = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
@@ -66,22 +69,16 @@ def _request_event(token: str, proof: str) -> dict[str, Any]:
 
 
 def _services(scenario: Scenario) -> tuple[Any, Any]:
+    """A Bearer authorizer and a DPOP=required one on the same keys and telemetry; the DPoP one's replay
+    store records nothing."""
     from aws_lambda_powertools import Logger
 
-    from jwt_authorizer.config import Settings
-    from jwt_authorizer.sender import SenderConstraint
-    from jwt_authorizer.service import AuthorizerService
-    from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+    from jwt_authorizer import CloudWatchTelemetry, EmfMetrics, build_authorizer
 
-    def telemetry() -> CloudWatchTelemetry:
-        return CloudWatchTelemetry(Logger(service="bench-dpop"), EmfMetrics("bench", "bench-dpop"))
-
-    bearer_settings = Settings.from_env(scenario.environment())
+    telemetry = CloudWatchTelemetry(Logger(service="bench-dpop"), EmfMetrics("bench", "bench-dpop"))
+    bearer = build_authorizer(scenario.environment(), telemetry=telemetry)
     dpop_env = scenario.environment() | {"DPOP": "required", "DPOP_REPLAY_TABLE": "unused"}
-    dpop_settings = Settings.from_env(dpop_env)
-    bearer = AuthorizerService.create(bearer_settings, telemetry())
-    dpop_service = AuthorizerService.create(dpop_settings, telemetry())
-    dpop_service.sender = SenderConstraint(dpop_settings.sender, replay=_RecordsNothing())
+    dpop_service = build_authorizer(dpop_env, telemetry=telemetry, replay=_RecordsNothing())
     return bearer, dpop_service
 
 
@@ -149,15 +146,17 @@ def measure(scenario: Scenario, rounds: int = 9, calls: int = 100) -> list[DpopR
 
 def _replay_round_trip(key: ProofKey, token: str, writes: int = 200) -> DpopResult:
     """One conditional write to the replay table, on the local DynamoDB (moto's server) over 127.0.0.1."""
-    from jwt_authorizer.dpop import ProofRules, verify_proof
-    from jwt_authorizer.dpop_replay import DynamoDbReplayStore
+    from jwt_authorizer import DynamoDbReplayStore, ProofRules, verify_proof
     from local.dynamodb import LocalDynamoDB
-    from tests.support.replay_table import REPLAY_TABLE, replay_table_spec
+    from local.template import load_api
+
+    parameters = {"IssuerUrl": "https://issuer.example.com", "Audience": "api://messages", "Dpop": "required"}
+    table = load_api(ROOT / "template.yaml", parameters).tables[REPLAY_TABLE]
 
     database = LocalDynamoDB(port=0)
     database.start()
     try:
-        database.create_tables([replay_table_spec()])
+        database.create_tables([table])
         store = DynamoDbReplayStore.connect(REPLAY_TABLE, database.url)
         now = time.time()
         proofs = [

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--api-port", type=int, default=3000)
     dev.add_argument("--provider-port", type=int, default=3001)
     dev.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
+    dev.add_argument(
+        "--dynamodb-endpoint", help="a DynamoDB of your own for the functions (then none is started)"
+    )
     dev.add_argument("--issuer", help="trust this external issuer instead of the local provider")
     dev.add_argument("--audience", help="the audience tokens of --issuer carry")
     dev.add_argument("--jwks-uri", help="the JWKS URL of --issuer, to skip discovery")
@@ -126,6 +129,7 @@ def _dev(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         provider_port=args.provider_port,
         dynamodb_port=args.dynamodb_port,
+        dynamodb_endpoint=args.dynamodb_endpoint or None,
         external_issuer=args.issuer or None,
         external_audience=args.audience or None,
         external_jwks_uri=args.jwks_uri or None,

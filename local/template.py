@@ -16,7 +16,7 @@ import copy
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,21 @@ class ApiSpec:
     functions: dict[str, FunctionSpec]
     parameters: dict[str, str]
     tables: dict[str, TableSpec] = field(default_factory=dict)
+
+
+def with_variable(api: ApiSpec, name: str, value: str) -> ApiSpec:
+    """The API with the variable `name` set to `value` in each function whose template declares it."""
+    functions = {
+        logical_id: replace(spec, environment={**spec.environment, name: value})
+        if name in spec.environment
+        else spec
+        for logical_id, spec in api.functions.items()
+    }
+    return replace(api, functions=functions)
+
+
+def declares_variable(api: ApiSpec, name: str) -> bool:
+    return any(name in spec.environment for spec in api.functions.values())
 
 
 def declared_parameters(template_path: Path) -> frozenset[str]:

@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer.errors import ConfigurationError, Reason
+from jwt_authorizer import ConfigurationError, Reason
 from local.dpop_client import ProofKey
 from tests.support.harness import Outcome, classify, token_event
 from tests.support.messages_table import REGION
@@ -89,7 +89,7 @@ def answer(handler: ModuleType) -> Any:
 
 def reason_of(handler: ModuleType, event: dict[str, Any]) -> Reason:
     """The reason the service gives for refusing `event` (the 401 itself is asserted by classify)."""
-    from jwt_authorizer.errors import TokenRejected
+    from jwt_authorizer import TokenRejected
 
     with pytest.raises(TokenRejected) as caught:
         handler.current_service().authorize(event)

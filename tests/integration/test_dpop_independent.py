@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from jwt_authorizer.dpop import ProofRules, verify_proof
-from jwt_authorizer.errors import Reason, TokenRejected
+from jwt_authorizer import ProofRules, Reason, TokenRejected, verify_proof
 
 pytestmark = pytest.mark.integration
 

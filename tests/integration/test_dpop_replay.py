@@ -10,9 +10,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from jwt_authorizer.dpop import VerifiedProof
-from jwt_authorizer.dpop_replay import DynamoDbReplayStore, replay_key
-from jwt_authorizer.errors import VerificationUnavailable
+from jwt_authorizer import DynamoDbReplayStore, VerificationUnavailable, VerifiedProof, replay_key
 from tests.support.messages_table import REGION
 from tests.support.replay_table import REPLAY_TABLE, create_replay_table
 

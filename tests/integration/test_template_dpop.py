@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from jwt_authorizer.dpop import DEFAULT_PROOF_ALGORITHMS
+from jwt_authorizer import DEFAULT_PROOF_ALGORITHMS
 from tests.integration.test_template import openapi, translate
 from tests.integration.test_template_operations import REGIONS, lint_findings
-from tests.support.stack_options import MODES, instantiate
+from tools.stack_options import MODES, instantiate
 
 pytestmark = pytest.mark.integration
 

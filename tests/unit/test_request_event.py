@@ -22,7 +22,7 @@ def test_on_the_execute_api_domain_the_url_has_the_stage_in_its_path() -> None:
     request = read_request_event(event)
 
     assert request.url == f"https://{EXECUTE_API_DOMAIN}/prod/messages"
-    assert (request.method, request.authorization, request.proofs) == ("GET", "DPoP t", ("p",))
+    assert (request.method, request.credential, request.headers) == ("GET", "DPoP t", {"dpop": "p"})
     assert request.method_arn.route == "GET /messages"
     assert request.certificate_thumbprint is None
 
@@ -48,7 +48,7 @@ def test_a_port_other_than_the_schemes_default_is_part_of_the_url() -> None:
 def test_headers_are_read_whatever_their_case_and_every_dpop_header_is_kept() -> None:
     event = request_event("GET", "/messages", {"authorization": "DPoP t", "dpop": ["p1", "p2"]})
 
-    assert read_request_event(event).proofs == ("p1", "p2")
+    assert read_request_event(event).headers == {"dpop": "p1,p2"}
 
 
 def test_two_authorization_headers_are_refused() -> None:

@@ -3,7 +3,8 @@
 A TOKEN event carries the Authorization value and the method ARN, nothing else. A REQUEST event carries
 the call itself, and from it this module reads, without trusting anything but API Gateway's own fields:
 
-- the Authorization value and every `DPoP` header (RFC 9449 section 4.3 asks for exactly one);
+- the Authorization value and every `DPoP` header (RFC 9449 section 4.3 asks for exactly one), as the
+  pipeline's `AccessRequest` carries them;
 - the method (`httpMethod`) and the URL the client called, rebuilt for `htu`;
 - the SHA-256 thumbprint of the client certificate, when the API uses mutual TLS (RFC 8705 section 3.1).
 
@@ -21,33 +22,46 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NoReturn
 
 from .errors import Reason, TokenRejected
+from .events import EventAdapter
 from .method_arn import MethodArn
+from .request import NO_HEADERS, AccessRequest, Decision
 
 
-class RestRequest(NamedTuple):
-    method_arn: MethodArn
-    #: The Authorization value, unread (None when the header is absent).
-    authorization: object
-    #: Every DPoP header value the call carried, in order.
-    proofs: tuple[str, ...]
-    method: str
-    url: str
-    #: base64url(SHA-256(DER)) of the client certificate under mutual TLS, else None.
-    certificate_thumbprint: str | None
+class RequestEvents:
+    """API Gateway's REQUEST authorizer event read into the pipeline's request; the answers are those of
+    the edge's own adapter (`inner`, whatever the edge answers TOKEN events with), since both event types
+    take the same IAM policy and the same `Unauthorized` (events.EventAdapter)."""
+
+    def __init__(self, inner: EventAdapter) -> None:
+        self._inner = inner
+
+    def request(self, event: object) -> AccessRequest:
+        return read_request_event(event)
+
+    def route_of(self, event: object) -> str | None:
+        return self._inner.route_of(event)  # both events carry the methodArn
+
+    def allowed(self, decision: Decision) -> dict[str, Any]:
+        return self._inner.allowed(decision)
+
+    def refused(self, rejection: TokenRejected) -> dict[str, Any]:
+        return self._inner.refused(rejection)
+
+    def unavailable(self) -> NoReturn:
+        self._inner.unavailable()
 
 
 def is_request_event(event: object) -> bool:
     return isinstance(event, dict) and event.get("type") == "REQUEST"
 
 
-def read_request_event(event: object) -> RestRequest:
+def read_request_event(event: object) -> AccessRequest:
     """The call a REQUEST event asks about; TokenRejected(MALFORMED_EVENT) when it is not one."""
-    if not is_request_event(event):
+    if not isinstance(event, dict) or not is_request_event(event):
         raise TokenRejected(Reason.MALFORMED_EVENT, "not a REQUEST authorizer event")
-    assert isinstance(event, dict)  # noqa: S101 - is_request_event said so; narrows the type
     method_arn = MethodArn.parse(event.get("methodArn"))
     headers = _header_values(event)
     authorizations = headers.get("authorization", ())
@@ -59,11 +73,12 @@ def read_request_event(event: object) -> RestRequest:
     method = event.get("httpMethod", context.get("httpMethod"))
     if not isinstance(method, str) or method != method_arn.method:
         raise TokenRejected(Reason.MALFORMED_EVENT, "httpMethod is missing or disagrees with the methodArn")
-    return RestRequest(
-        method_arn,
+    proofs = headers.get("dpop", ())
+    return AccessRequest(
         authorizations[0] if authorizations else None,
-        headers.get("dpop", ()),
-        method,
+        method_arn,
+        # Several DPoP headers joined as RFC 9110 joins a repeated field; a proof has no comma.
+        {"dpop": ",".join(proofs)} if proofs else NO_HEADERS,
         _called_url(context, headers),
         _certificate_thumbprint(context),
     )

@@ -33,7 +33,7 @@ from .dpop import (
 )
 from .dpop_replay import ReplayStore
 from .errors import ConfigurationError, Reason, TokenRejected
-from .request_event import RestRequest
+from .request import AccessRequest
 
 #: Algorithms a proof may use: asymmetric only, as for tokens (config.SUPPORTED_ALGORITHMS).
 PROOF_ALGORITHMS = frozenset(
@@ -131,26 +131,28 @@ class SenderConstraint:
             raise TokenRejected(Reason.DPOP_REQUIRED)
         return token
 
-    def check(self, authorization: str, confirmation: Confirmation, request: RestRequest | None) -> None:
+    def check(self, request: AccessRequest, confirmation: Confirmation) -> None:
         """What this call must prove beyond its (verified) token; raises TokenRejected.
 
-        `authorization` passed `token_of` (now or when its token was cached); `request` is None for a
-        TOKEN event.
+        `request.credential` passed `token_of`, now or when its token was cached.
         """
+        authorization = str(request.credential)
         if not _is_dpop_scheme(authorization):
             if self._mode is DpopMode.REQUIRED:
                 raise TokenRejected(Reason.DPOP_REQUIRED)
             if confirmation.jkt is not None:
                 raise TokenRejected(Reason.DPOP_BOUND_TOKEN_AS_BEARER)
-            check_certificate_binding(confirmation, request.certificate_thumbprint if request else None)
+            check_certificate_binding(confirmation, request.certificate_thumbprint)
             return
-        assert request is not None  # noqa: S101 - token_of takes the DPoP scheme only with REQUEST events
-        if not request.proofs:
+        if request.url is None:  # token_of takes the DPoP scheme only in the modes that read REQUEST events
+            raise TokenRejected(Reason.MALFORMED_EVENT, "a DPoP token needs a REQUEST event")
+        proofs = request.headers.get("dpop", "").split(",") if request.headers.get("dpop") else []
+        if not proofs:
             raise TokenRejected(Reason.DPOP_MISSING_PROOF)
-        if len(request.proofs) > 1:
-            raise TokenRejected(Reason.DPOP_MULTIPLE_PROOFS, f"{len(request.proofs)} DPoP headers")
+        if len(proofs) > 1:
+            raise TokenRejected(Reason.DPOP_MULTIPLE_PROOFS, f"{len(proofs)} DPoP headers")
         proof = verify_proof(
-            request.proofs[0],
+            proofs[0].strip(),
             method=request.method,
             url=request.url,
             access_token=authorization[5:],
