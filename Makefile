@@ -167,7 +167,8 @@ checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 ## local stack's install. make exits 0 for an accepted token, else 2; its last line names the tool's own
 ## code (`Error 1`: 401, 2: keys unavailable, 3: bad settings, 4: nothing to explain)
 explain: $(DEV_STAMP)
-	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)") \
+		$(if $(URL),--method '$(METHOD)' --url '$(URL)')
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
 bench: $(STAMP)
