@@ -121,7 +121,7 @@ SAM_LOCAL_ARGS ?=
 sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
 	$(BIN)/python -m local sam-local --sam $(SAM_VENV)/bin/sam --api-port $(API_PORT) \
 		--provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) $(if $(filter command line environment,$(origin RUNTIME_PYTHON)), \
-		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)'
+		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(DPOP),--parameter 'Dpop=$(DPOP)')
 
 ## test-sam: only the SAM CLI tests (sam local start-api through make sam-local, sam local invoke for every
 ## event in events/); they need Docker and the Lambda Python base image, and are skipped without them

@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     sam.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
     sam.add_argument("--runtime-python", help="the functions' runtime Python, if not on PATH by its name")
     sam.add_argument("--sam-args", default="", help="more arguments for sam local start-api, one string")
+    sam.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter"
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -116,13 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _parameters(items: list[str]) -> dict[str, str]:
+    """The template parameters given as --parameter NAME=VALUE."""
     parameters = {}
-    for item in args.parameter:
+    for item in items:
         name, separator, value = item.partition("=")
         if not separator:
             raise ValueError(f"--parameter {item!r} is not NAME=VALUE")
         parameters[name] = value
+    return parameters
+
+
+def _dev(args: argparse.Namespace) -> int:
+    parameters = _parameters(args.parameter)
     options = StackOptions(
         template=args.template,
         provider_config=args.provider_config,
@@ -193,6 +202,7 @@ def _sam_local(args: argparse.Namespace) -> int:
         dynamodb_port=args.dynamodb_port,
         sam_arguments=split_arguments(args.sam_args),
         runtime_python=args.runtime_python or None,
+        parameters=tuple(_parameters(args.parameter).items()),
     )
     return run_sam_local(options)
 

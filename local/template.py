@@ -160,7 +160,7 @@ class _Stack:
 
 def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str = "") -> _Stack:
     """One template, its nested applications first; `prefix` names what a nested one creates."""
-    template = _read_template(template_path)
+    template = read_template(template_path)
     stack_name = f"{STACK_NAME}-{prefix.rstrip('.').replace('.', '-')}" if prefix else STACK_NAME
     parameters = _parameter_values(template, overrides, stack_name)
     code_dirs = _take_code_uris(template, template_path.parent)
@@ -197,7 +197,7 @@ def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str =
     return _Stack(resources, functions, outputs, parameters)
 
 
-def _read_template(template_path: Path) -> dict[str, Any]:
+def read_template(template_path: Path) -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse
 
     try:
