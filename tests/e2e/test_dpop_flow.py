@@ -81,6 +81,9 @@ def test_the_documented_flow_answers_as_documented(required: LocalStack) -> None
     ]
 
     assert statuses == [401, 401, 401, 200, 401, 403, 401]
+    challenge = requests.get(url, headers=auth, timeout=10).headers["WWW-Authenticate"]
+    metadata = f"{required.api_url}/.well-known/oauth-protected-resource"
+    assert challenge == f'DPoP algs="ES256 RS256 PS256 EdDSA Ed25519", resource_metadata="{metadata}"'
 
 
 def test_a_token_request_with_a_used_or_bad_proof_is_refused(required: LocalStack) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jwt_authorizer import DEFAULT_PROOF_ALGORITHMS
-from tests.integration.test_template import openapi, translate
+from tests.integration.test_template import openapi, resolve, translate
 from tests.integration.test_template_operations import REGIONS, lint_findings
 from tools.stack_options import MODES, instantiate
 
@@ -28,10 +28,14 @@ def authorizer(stack: dict[str, Any]) -> dict[str, Any]:
     return scheme
 
 
-def unauthorized_challenge(stack: dict[str, Any], response: str = "UNAUTHORIZED") -> str:
+def unauthorized_challenge(
+    stack: dict[str, Any], response: str = "UNAUTHORIZED", public_api_url: str = ""
+) -> str:
+    """The header as CloudFormation resolves it (the deployed template's Fn::Sub)."""
     responses = openapi(stack)["x-amazon-apigateway-gateway-responses"]
-    value: str = responses[response]["responseParameters"]["gatewayresponse.header.WWW-Authenticate"]
-    return value
+    value = responses[response]["responseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    resolved: str = resolve(value, {"PublicApiUrl": public_api_url}, {})
+    return resolved
 
 
 def test_off_is_the_token_authorizer_with_its_cache_and_no_dpop_resource() -> None:
