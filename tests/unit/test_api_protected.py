@@ -177,7 +177,7 @@ def test_the_function_reads_the_route_from_its_resource_whatever_the_spelling_of
     path: str, context_path: str
 ) -> None:
     # API Gateway routes these spellings to POST /messages; the re-check reads the matched resource.
-    event = post_messages(json.dumps({"text": "hi"}), scope="messages:read")
+    event = post_messages(json.dumps({"text": "hi"}), scopes=("messages:read",))
     event["path"], event["requestContext"]["path"] = path, context_path
 
     status, body, _ = call(event)
