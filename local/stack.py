@@ -10,10 +10,11 @@ from pathlib import Path
 
 from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
+from local.http_api import HttpApiSpec, HttpGateway, load_served_api
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import port_of
-from local.template import ApiSpec, declared_parameters, load_api
+from local.template import ApiSpec, declared_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +83,7 @@ class LocalStack:
                     self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
                 self.dynamodb.start()
                 parameters[ENDPOINT_PARAMETER] = self.dynamodb.url
-            self.api: ApiSpec = load_api(options.template, parameters, options.api)
+            self.api: ApiSpec | HttpApiSpec = load_served_api(options.template, parameters, options.api)
             if self.dynamodb is not None:
                 self.dynamodb.create_tables(self.api.tables.values())
             functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
@@ -95,7 +96,11 @@ class LocalStack:
             if self.dynamodb is not None:
                 self.dynamodb.stop()
             raise
-        self.gateway = Gateway(self.api, functions, clock=clock)
+        self.gateway: Gateway | HttpGateway = (
+            HttpGateway(self.api, functions, clock=clock)
+            if isinstance(self.api, HttpApiSpec)
+            else Gateway(self.api, functions, clock=clock)
+        )
         self.api_server.gateway = self.gateway
 
     @property

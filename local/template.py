@@ -500,9 +500,15 @@ def _gateway_response_resources(resources: dict[str, Any]) -> dict[str, GatewayR
     return responses
 
 
-def _stage_name(resources: dict[str, Any], api_name: str) -> str:
+def _stage_name(
+    resources: dict[str, Any],
+    api_name: str,
+    stage_of: tuple[str, str, str] = ("AWS::ApiGateway::Stage", "RestApiId", API_ID),
+) -> str:
+    """The API's stage: that of the resource of type `stage_of[0]` whose `stage_of[1]` is `stage_of[2]`."""
+    kind, api_property, api_ref = stage_of
     for resource in resources.values():
         properties = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::ApiGateway::Stage" and properties.get("RestApiId") == API_ID:
+        if resource["Type"] == kind and properties.get(api_property) == api_ref:
             return str(properties["StageName"])
     raise TemplateError(f"{api_name} has no stage")
