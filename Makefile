@@ -95,12 +95,13 @@ build: check-runtime $(SAM_VENV)/.installed
 
 ## sam-local: the functions in Docker under `sam local start-api` on 127.0.0.1:$(API_PORT), the local provider
 ## on :$(PROVIDER_PORT) and DynamoDB on :$(DYNAMODB_PORT), in the foreground; built for this machine into
-## .aws-sam/local. More SAM CLI arguments: SAM_LOCAL_ARGS="--skip-pull-image --warm-containers LAZY"
+## .aws-sam/local. More SAM CLI arguments: SAM_LOCAL_ARGS="--skip-pull-image --warm-containers LAZY";
+## another template: TEMPLATE=examples/http-api/template.yaml
 SAM_LOCAL_ARGS ?=
 sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
 	$(BIN)/python -m local sam-local --sam $(SAM_VENV)/bin/sam --api-port $(API_PORT) \
 		--provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) $(if $(filter command line environment,$(origin RUNTIME_PYTHON)), \
-		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)'
+		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(TEMPLATE),--template '$(TEMPLATE)')
 
 ## test-sam: only the SAM CLI tests (sam local start-api through make sam-local, sam local invoke for every
 ## event in events/); they need Docker and the Lambda Python base image, and are skipped without them

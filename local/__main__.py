@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     dynamodb.add_argument("--port", type=int, default=DEFAULT_DYNAMODB_PORT)
 
     sam = commands.add_parser("sam-local", help="the provider and `sam local start-api`, in the foreground")
+    sam.add_argument("--template", type=Path, default=StackOptions.template)
     sam.add_argument("--sam", required=True, help="the SAM CLI to run")
     sam.add_argument("--api-port", type=int, default=3000)
     sam.add_argument("--provider-port", type=int, default=3001)
@@ -178,6 +179,7 @@ def _sam_local(args: argparse.Namespace) -> int:
         dynamodb_port=args.dynamodb_port,
         sam_arguments=split_arguments(args.sam_args),
         runtime_python=args.runtime_python or None,
+        template=args.template.resolve(),
     )
     return run_sam_local(options)
 
