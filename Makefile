@@ -115,13 +115,15 @@ check-runtime:
 		"$(RUNTIME_PYTHON) is not on PATH or does not run (an inactive pyenv shim?). Install $(RUNTIME)," \
 		"or run make build RUNTIME_PYTHON=/path/to/$(RUNTIME)" >&2; exit 1; }
 
-## validate: sam validate --lint on the template as deployed with each combination of its options
+## validate: sam validate --lint on the template as deployed with each combination of its options, and on
+## the HTTP API variant (examples/http-api/template.yaml)
 validate: $(STAMP) $(SAM_VENV)/.installed
 	rm -rf .aws-sam/variants
 	$(BIN)/python -m tests.support.stack_options .aws-sam/variants
 	@for template in .aws-sam/variants/*.json; do \
 		$(SAM) validate --lint --template "$$template" >/dev/null || { echo "$$template: invalid" >&2; exit 1; }; \
 	done; echo "sam validate --lint: all $$(ls .aws-sam/variants | wc -l) combinations valid"
+	$(SAM) validate --lint --template examples/http-api/template.yaml
 
 # checkov in a virtualenv of its own: its pinned dependencies never meet the development tools in .venv.
 CHECKOV_VENV := .venv-checkov
