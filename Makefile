@@ -8,10 +8,11 @@ REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer
 
 .PHONY: test lint format build check-runtime validate checkov bench clean explain dev token rotate-key load sam-local test-sam
 
-$(STAMP): $(REQUIREMENTS)
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps --editable .
 	touch $(STAMP)
 
 # The local stack's ports, and an optional real issuer to trust instead of the local provider:
@@ -34,9 +35,10 @@ CLIENT ?= dev-client
 # every installed module up front (moto alone has some 1,500) costs more than compiling, at first import,
 # the few the stack runs.
 DEV_STAMP := $(VENV)/.installed-dev
-$(DEV_STAMP): local/requirements.txt $(REQUIREMENTS)
+$(DEV_STAMP): local/requirements.txt $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile -r local/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps --editable .
 	touch $(DEV_STAMP)
 
 ## dev: the API on 127.0.0.1:$(API_PORT), an OpenID provider on 127.0.0.1:$(PROVIDER_PORT) and a DynamoDB on
@@ -63,7 +65,7 @@ test: $(STAMP)
 ## provider's key rotated midway); prints p50/p99, throughput and JWKS fetches, fails on any wrong answer
 ## or 5xx. LOAD_REQUESTS, LOAD_CONCURRENCY, LOAD_CACHE_TTL (authorizer result cache, 0: off), LOAD_SECONDS
 load: $(STAMP)
-	PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m tests.support.load
+	PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.load
 
 ## lint: ruff (lint and format check) and mypy
 lint: $(STAMP)
@@ -119,7 +121,7 @@ check-runtime:
 ## the HTTP API variant (examples/http-api/template.yaml)
 validate: $(STAMP) $(SAM_VENV)/.installed
 	rm -rf .aws-sam/variants
-	$(BIN)/python -m tests.support.stack_options .aws-sam/variants
+	$(BIN)/python -m tools.stack_options .aws-sam/variants
 	@for template in .aws-sam/variants/*.json; do \
 		$(SAM) validate --lint --template "$$template" >/dev/null || { echo "$$template: invalid" >&2; exit 1; }; \
 	done; echo "sam validate --lint: all $$(ls .aws-sam/variants | wc -l) combinations valid"
@@ -137,11 +139,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 ## .ci/checkov-baseline.yaml does not justify (and on a baseline entry that no longer matches one)
 checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 	rm -rf .aws-sam/checkov .aws-sam/checkov-report.json
-	$(BIN)/python -m tests.support.checkov_gate prepare .aws-sam/checkov
+	$(BIN)/python -m tools.checkov_gate prepare .aws-sam/checkov
 	# --skip-download: checkov reads no guidelines from its vendor's servers; exit 1 means findings.
 	$(CHECKOV_VENV)/bin/checkov --skip-download --framework cloudformation -o json -f template.yaml \
 		$$(printf -- '-f %s ' .aws-sam/checkov/*.json) > .aws-sam/checkov-report.json || test $$? -eq 1
-	$(BIN)/python -m tests.support.checkov_gate check .aws-sam/checkov-report.json .ci/checkov-baseline.yaml
+	$(BIN)/python -m tools.checkov_gate check .aws-sam/checkov-report.json .ci/checkov-baseline.yaml
 
 ## explain: why the authorizer accepts or refuses TOKEN, with the authorizer's variables from ENV_FILE (the
 ## JSON of `aws lambda get-function-configuration --query Environment.Variables`), else from the running
@@ -149,11 +151,11 @@ checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 ## local stack's install. make exits 0 for an accepted token, else 2; its last line names the tool's own
 ## code (`Error 1`: 401, 2: keys unavailable, 3: bad settings, 4: nothing to explain)
 explain: $(DEV_STAMP)
-	@PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
 bench: $(STAMP)
-	PYTHONPATH=functions/authorizer:functions/shared:. $(BIN)/python -m bench
+	PYTHONPATH=functions/authorizer:. $(BIN)/python -m bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

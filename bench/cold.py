@@ -95,7 +95,7 @@ class ColdResults:
     python: str
     rows: list[ColdResult]
     floor: list[floor_module.FloorRow]
-    #: The design's own floors against the floor, and ours against the design floor (no targets).
+    #: The design's own floors against the floor, and ours against the design floor (the targets).
     yardsticks: list[floor_module.FloorRow]
     #: Ours on the other Python runtime against ours on the template's, when that Python is here.
     runtime: list[floor_module.FloorRow]

@@ -17,7 +17,7 @@ moment when the machine is busy lands on both sides of a ratio.
 The same rounds time two yardsticks of `bench/design_floor_authorizer.py`, the floor's work done with the
 authorizer's own libraries: fetched with `requests`, and fetched with `requests`, verified by PyJWT and
 logged by Powertools (the design floor). Their ratios to the floor are the least the authorizer's can be;
-ours against the design floor is what its own code adds.
+ours against the design floor is what its own code adds, and that is what the targets hold.
 """
 
 from __future__ import annotations
@@ -37,15 +37,18 @@ FLOOR_PROGRAM = ROOT / "bench" / "floor_authorizer.py"
 DESIGN_FLOOR_PROGRAM = ROOT / "bench" / "design_floor_authorizer.py"
 PROVIDER_LATENCY_SECONDS = 0.150
 
-LOOPBACK_TARGET = 1.40
-LATENCY_TARGET = 1.00
-MEMORY_TARGET = 1.10
+#: Ours against the design floor: what our own code may add to what the design's libraries cost. The floor
+#: itself is the limit no Python authorizer passes, read with no target (docs/performance.md says why).
+LOOPBACK_TARGET = 1.10
+LATENCY_TARGET = 0.80
+MEMORY_TARGET = 1.00
 
 FLOOR = "the floor"
 OURS = "ours"
 OURS_UNPREFETCHED = "ours without the prefetch"
 REQUESTS_FLOOR = "the floor fetching with requests"
 DESIGN_FLOOR = "the design floor (requests, PyJWT, a Powertools log line)"
+OURS_AGAINST_DESIGN_FLOOR = "ours against the design floor"
 
 
 @dataclass
@@ -73,8 +76,8 @@ class FloorRow:
 
 @dataclass
 class FloorResults:
-    rows: list[FloorRow]  # A, B, C against the floor, with their targets
-    yardsticks: list[FloorRow]  # the design's own floors against the floor, and ours against them
+    rows: list[FloorRow]  # A, B, C against the floor: the limit, no targets
+    yardsticks: list[FloorRow]  # the design's own floors against the floor, and ours against them (targets)
 
 
 def run_process(command: Sequence[str], environment: dict[str, str]) -> Run:
@@ -170,23 +173,25 @@ def measure(
     ours_a, floor_a, ours_b, floor_b = loopback[OURS], loopback[FLOOR], distant[OURS], distant[FLOOR]
     to_exit = [(a.exit_seconds * 1e3, b.exit_seconds * 1e3) for a, b in zip(ours_a, floor_a, strict=True)]
     rows = [
-        _row("A. provider on loopback, no latency", "ms", _milliseconds(ours_a, floor_a), LOOPBACK_TARGET),
+        _row("A. provider on loopback, no latency", "ms", _milliseconds(ours_a, floor_a)),
         _row("A timed to the process's exit (teardown included)", "ms", to_exit),
-        _row(f"B. provider answering after {latency}", "ms", _milliseconds(ours_b, floor_b), LATENCY_TARGET),
+        _row(f"B. provider answering after {latency}", "ms", _milliseconds(ours_b, floor_b)),
         _row(f"B without the prefetch (JWKS_PREFETCH=false), after {latency}", "ms",
              _milliseconds(distant[OURS_UNPREFETCHED], floor_b)),
-        _row("C. peak memory (RSS)", "MiB", _mebibytes(ours_a, floor_a), MEMORY_TARGET),
+        _row("C. peak memory (RSS)", "MiB", _mebibytes(ours_a, floor_a)),
     ]  # fmt: skip
     yardsticks = []
-    for name, numerator, denominator in (
-        (REQUESTS_FLOOR, REQUESTS_FLOOR, FLOOR),
-        (DESIGN_FLOOR, DESIGN_FLOOR, FLOOR),
-        ("ours against the design floor", OURS, DESIGN_FLOOR),
+    for name, numerator, denominator, targets in (
+        (REQUESTS_FLOOR, REQUESTS_FLOOR, FLOOR, (None, None, None)),
+        (DESIGN_FLOOR, DESIGN_FLOOR, FLOOR, (None, None, None)),
+        (OURS_AGAINST_DESIGN_FLOOR, OURS, DESIGN_FLOOR, (LOOPBACK_TARGET, LATENCY_TARGET, MEMORY_TARGET)),
     ):
+        near, far = loopback[numerator], distant[numerator]
+        near_floor, far_floor = loopback[denominator], distant[denominator]
         yardsticks += [
-            _row(f"{name}: A", "ms", _milliseconds(loopback[numerator], loopback[denominator])),
-            _row(f"{name}: B", "ms", _milliseconds(distant[numerator], distant[denominator])),
-            _row(f"{name}: C", "MiB", _mebibytes(loopback[numerator], loopback[denominator])),
+            _row(f"{name}: A", "ms", _milliseconds(near, near_floor), targets[0]),
+            _row(f"{name}: B", "ms", _milliseconds(far, far_floor), targets[1]),
+            _row(f"{name}: C", "MiB", _mebibytes(near, near_floor), targets[2]),
         ]
     return FloorResults(rows, yardsticks)
 

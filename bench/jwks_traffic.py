@@ -17,9 +17,7 @@ from bench.scenario import event
 from devkit.clock import FakeClock
 from devkit.jwks_server import running_jwks_server
 from devkit.tokens import AUDIENCE, claims_for, jwks_of, mint, raw_token, rsa_key
-from jwt_authorizer.config import Settings
-from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from jwt_authorizer import AuthorizerService, CloudWatchTelemetry, EmfMetrics, Settings, build_authorizer
 
 CACHE_SECONDS = 600
 COOLDOWN_SECONDS = 30
@@ -63,7 +61,7 @@ def _service(issuer: str, jwks_uri: str, clocks: _Clocks) -> AuthorizerService:
     silent.addHandler(logging.NullHandler())
     silent.propagate = False
     telemetry = CloudWatchTelemetry(silent, EmfMetrics("Bench", "bench"), clock=clocks.monotonic)
-    return AuthorizerService.create(settings, telemetry, clock=clocks.monotonic, now=clocks.wall)
+    return build_authorizer(settings, telemetry=telemetry, clock=clocks.monotonic, now=clocks.wall)
 
 
 def _forged(claims: dict[str, object]) -> str:

@@ -17,14 +17,14 @@ from pathlib import Path
 from local import authorizer_env
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
-from local.http_api import HttpApiSpec, load_served_api
+from local.http_api import load_served_api
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
 from local.sam_local import SamLocalError, SamLocalOptions, split_arguments
 from local.sam_local import run as run_sam_local
 from local.serving import PortUnavailable
 from local.stack import LocalStack, StackOptions
-from local.template import TemplateError
+from local.template import HttpApiSpec, TemplateError
 
 DEFAULT_CLIENT = ("dev-client", "dev-secret")
 #: Where template.yaml serves its RFC 9728 metadata (functions/api/messages_api/resource_metadata.py).
@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--api-port", type=int, default=3000)
     dev.add_argument("--provider-port", type=int, default=3001)
     dev.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
+    dev.add_argument(
+        "--dynamodb-endpoint", help="a DynamoDB of your own for the functions (then none is started)"
+    )
     dev.add_argument("--issuer", help="trust this external issuer instead of the local provider")
     dev.add_argument("--audience", help="the audience tokens of --issuer carry")
     dev.add_argument("--jwks-uri", help="the JWKS URL of --issuer, to skip discovery")
@@ -115,6 +118,7 @@ def _dev(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         provider_port=args.provider_port,
         dynamodb_port=args.dynamodb_port,
+        dynamodb_endpoint=args.dynamodb_endpoint or None,
         external_issuer=args.issuer or None,
         external_audience=args.audience or None,
         external_jwks_uri=args.jwks_uri or None,

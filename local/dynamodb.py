@@ -17,8 +17,9 @@ from local.template import TableSpec
 
 #: The port DynamoDB Local listens on, so `aws dynamodb --endpoint-url http://127.0.0.1:8000` habits work.
 DEFAULT_PORT = 8000
-#: The template parameter through which the stack tells the functions where this DynamoDB is.
-ENDPOINT_PARAMETER = "LocalDynamoDbEndpoint"
+#: The variable through which a local run tells a function where this DynamoDB is: set in each function
+#: whose template declares it (empty when deployed), as `sam local --env-vars` sets only declared variables.
+ENDPOINT_VARIABLE = "DYNAMODB_ENDPOINT_URL"
 #: moto accepts any credentials; these keep the client from looking for real ones.
 CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "aws_session_token": "local"}
 

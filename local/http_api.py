@@ -57,6 +57,8 @@ from local.lambdas import LambdaFunction
 from local.template import (
     ApiSpec,
     FunctionSpec,
+    HttpApiSpec,
+    HttpAuthorizerSpec,
     RouteSpec,
     TableSpec,
     TemplateError,
@@ -75,28 +77,6 @@ _IDENTITY_SOURCE = re.compile(r"\$(request\.header|request\.querystring|context|
 
 
 # The template ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpAuthorizerSpec:
-    name: str
-    function: str  # logical id
-    #: Selection expressions, e.g. "$request.header.Authorization"; all required, together the cache key.
-    identity_sources: tuple[str, ...]
-    payload_version: str  # "2.0": the only one that runs here
-    simple_responses: bool
-    ttl_seconds: int
-
-
-@dataclass(frozen=True)
-class HttpApiSpec:
-    logical_id: str
-    stage: str
-    routes: tuple[RouteSpec, ...]
-    authorizers: dict[str, HttpAuthorizerSpec]
-    functions: dict[str, FunctionSpec]
-    parameters: dict[str, str]
-    tables: dict[str, TableSpec] = field(default_factory=dict)
 
 
 def load_served_api(

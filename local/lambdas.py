@@ -10,8 +10,9 @@ process-wide, so invocations take one lock: one invocation at a time, as in one 
 threads of the process see the swap: one that iterates os.environ meanwhile (a requests session that
 trusts the environment does, for proxies) can get KeyError, so clients in the same process do not.
 
-A function's code is its CodeUri and, when there is one, the `shared` folder beside it: the modules two
-functions ship alike, which their builds copy into each artifact (functions/python-bytecode.mk).
+A function's code is its CodeUri. The modules two functions ship alike (functions/shared, which their builds
+copy into each artifact: functions/python-bytecode.mk) are installed in the project's virtualenv, as an
+ordinary import; they keep no state of their own, so one copy serves every function here.
 """
 
 from __future__ import annotations
@@ -149,9 +150,8 @@ def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
 
 
 def code_dirs(spec: FunctionSpec) -> list[Path]:
-    """Where a function's modules come from: its CodeUri first, then the shared folder beside it."""
-    shared = spec.code_dir.parent / "shared"
-    return [spec.code_dir, shared] if shared.is_dir() and shared != spec.code_dir else [spec.code_dir]
+    """Where a function's own modules come from: its CodeUri."""
+    return [spec.code_dir]
 
 
 def _top_level_names(code_dir: Path) -> frozenset[str]:

@@ -44,13 +44,13 @@ from types import FrameType
 
 from local.apigateway import REGION
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
-from local.dynamodb import ENDPOINT_PARAMETER as DYNAMODB_ENDPOINT_PARAMETER
+from local.dynamodb import ENDPOINT_VARIABLE as DYNAMODB_ENDPOINT_VARIABLE
 from local.dynamodb import LocalDynamoDB
 from local.http_api import load_served_api
 from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import check_free, port_of
 from local.stack import ROOT, StackOptions
-from local.template import declared_parameters
+from local.template import declared_parameters, declares_variable
 
 CONTAINER_HOST_NAME = "host.docker.internal"
 BUILD_DIR = ROOT / ".aws-sam" / "local" / "build"
@@ -218,39 +218,51 @@ def local_parameters(
     }
     if "PublicApiUrl" in declared:
         parameters["PublicApiUrl"] = f"http://127.0.0.1:{options.api_port}"  # what clients call
-    if DYNAMODB_ENDPOINT_PARAMETER in declared:
-        parameters[DYNAMODB_ENDPOINT_PARAMETER] = f"http://{host}:{options.dynamodb_port}"
     return parameters
+
+
+def local_dynamodb_endpoint(options: SamLocalOptions, host: str = CONTAINER_HOST_NAME) -> str | None:
+    """Where the functions that declare DYNAMODB_ENDPOINT_URL find the local DynamoDB, as a container
+    reaches it through `host`; None when no function of the template declares it."""
+    api = load_served_api(options.template, _placeholder_provider())
+    if not declares_variable(api, DYNAMODB_ENDPOINT_VARIABLE):
+        return None
+    return f"http://{host}:{options.dynamodb_port}"
 
 
 def parameter_overrides(parameters: dict[str, str]) -> list[str]:
     return ["--parameter-overrides", " ".join(f"{name}={value}" for name, value in parameters.items())]
 
 
-def sam_local_arguments(parameters: dict[str, str], route: ContainerRoute) -> list[str]:
+def sam_local_arguments(
+    parameters: dict[str, str], route: ContainerRoute, dynamodb_endpoint: str | None = None
+) -> list[str]:
     """What `sam local start-api` and `sam local invoke` both need to run the functions here."""
     arguments = [*parameter_overrides(parameters), *route.sam_arguments]
-    endpoint = parameters.get(DYNAMODB_ENDPOINT_PARAMETER)
-    if endpoint:
-        # The template sets DYNAMODB_ENDPOINT_URL with Fn::If and AWS::NoValue (absent when deployed), which
-        # the SAM CLI 1.170 leaves unresolved and so sets to "" (samcli/local/lambdafn/env_vars.py): an
-        # --env-vars file is its own way to give a declared variable a value.
+    if dynamodb_endpoint:
+        # The template declares DYNAMODB_ENDPOINT_URL empty (as deployed): an --env-vars file is the SAM
+        # CLI's way to give a declared variable a value, and it sets no variable a template does not
+        # declare (aws-sam-cli #6145).
         ENV_VARS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        ENV_VARS_FILE.write_text(json.dumps({"Parameters": {"DYNAMODB_ENDPOINT_URL": endpoint}}, indent=2))
+        variables = {DYNAMODB_ENDPOINT_VARIABLE: dynamodb_endpoint}
+        ENV_VARS_FILE.write_text(json.dumps({"Parameters": variables}, indent=2))
         arguments += ["--env-vars", str(ENV_VARS_FILE)]
     # The region the local DynamoDB's tables live in, whatever the AWS configuration of this machine says.
     return [*arguments, "--region", REGION]
 
 
 def start_api_command(
-    options: SamLocalOptions, parameters: dict[str, str], route: ContainerRoute
+    options: SamLocalOptions,
+    parameters: dict[str, str],
+    route: ContainerRoute,
+    dynamodb_endpoint: str | None = None,
 ) -> list[str]:
     return [
         options.sam, "local", "start-api", "--template-file", str(BUILD_DIR / "template.yaml"),
         # The SAM CLI looks for samconfig.toml next to the template it is given: point it at the project's.
         "--config-file", str(ROOT / "samconfig.toml"),
         "--host", "127.0.0.1", "--port", str(options.api_port),
-        *sam_local_arguments(parameters, route), *options.sam_arguments,
+        *sam_local_arguments(parameters, route, dynamodb_endpoint), *options.sam_arguments,
     ]  # fmt: skip
 
 
@@ -290,7 +302,8 @@ def run(options: SamLocalOptions) -> int:
             server.issuer = issuer
             server.start()
             running.callback(server.stop)
-        if DYNAMODB_ENDPOINT_PARAMETER in parameters:
+        dynamodb_endpoint = local_dynamodb_endpoint(options)
+        if dynamodb_endpoint:
             _start_dynamodb(options, addresses, running)
         reachable = f"{CONTAINER_HOST_NAME} ({route.gateway or 'Docker Desktop'})"
         print(
@@ -300,7 +313,7 @@ def run(options: SamLocalOptions) -> int:
             " Ctrl-C stops everything.\n",
             flush=True,
         )
-        status = _foreground(start_api_command(options, parameters, route), environment)
+        status = _foreground(start_api_command(options, parameters, route, dynamodb_endpoint), environment)
     return status
 
 

@@ -1,5 +1,5 @@
 """The local stack, as `make dev` and the end-to-end tests start it: the OpenID provider, a DynamoDB with
-the template's tables (when the template takes `LocalDynamoDbEndpoint`) and the API gateway."""
+the template's tables (when a function declares `DYNAMODB_ENDPOINT_URL`) and the API gateway."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.dynamodb import ENDPOINT_PARAMETER, LocalDynamoDB
+from local.dynamodb import ENDPOINT_VARIABLE, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
-from local.http_api import HttpApiSpec, HttpGateway, load_served_api
+from local.http_api import HttpGateway, load_served_api
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import port_of
-from local.template import ApiSpec, declared_parameters
+from local.template import ApiSpec, HttpApiSpec, declared_parameters, declares_variable, with_variable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +27,9 @@ class StackOptions:
     provider_port: int = 3001
     #: 0: any free port (the functions are told which); `make dev` asks for DynamoDB Local's 8000.
     dynamodb_port: int = 0
+    #: A DynamoDB of your own (DynamoDB Local, say) for the functions that declare DYNAMODB_ENDPOINT_URL;
+    #: None: the stack serves the template's tables itself.
+    dynamodb_endpoint: str | None = None
     provider_config: Path = ROOT / "local" / "provider.json"
     key_file: Path = ROOT / ".local" / "provider-keys.json"
     #: A real issuer and audience to trust instead of the local provider (which then does not start).
@@ -78,14 +81,16 @@ class LocalStack:
             declared = declared_parameters(options.template)
             if "PublicApiUrl" in declared:
                 parameters.setdefault("PublicApiUrl", self.api_server.url)
-            if ENDPOINT_PARAMETER in declared and ENDPOINT_PARAMETER not in parameters:
-                with port_of("the local DynamoDB", "DYNAMODB_PORT"):
-                    self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
-                self.dynamodb.start()
-                parameters[ENDPOINT_PARAMETER] = self.dynamodb.url
             self.api: ApiSpec | HttpApiSpec = load_served_api(options.template, parameters, options.api)
-            if self.dynamodb is not None:
-                self.dynamodb.create_tables(self.api.tables.values())
+            if declares_variable(self.api, ENDPOINT_VARIABLE):
+                endpoint = options.dynamodb_endpoint
+                if endpoint is None:
+                    with port_of("the local DynamoDB", "DYNAMODB_PORT"):
+                        self.dynamodb = LocalDynamoDB(options.host, options.dynamodb_port)
+                    self.dynamodb.start()
+                    self.dynamodb.create_tables(self.api.tables.values())
+                    endpoint = self.dynamodb.url
+                self.api = with_variable(self.api, ENDPOINT_VARIABLE, endpoint)
             functions = {name: LambdaFunction(spec) for name, spec in self.api.functions.items()}
             for function in functions.values():
                 function.load()  # cold starts now: a bad configuration stops `make dev` with its message

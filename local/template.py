@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from local.apigateway import ACCOUNT_ID, API_ID, REGION, GatewayResponse
 
@@ -83,6 +83,46 @@ class ApiSpec:
     functions: dict[str, FunctionSpec]
     parameters: dict[str, str]
     tables: dict[str, TableSpec] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpAuthorizerSpec:
+    name: str
+    function: str  # logical id
+    #: Selection expressions, e.g. "$request.header.Authorization"; all required, together the cache key.
+    identity_sources: tuple[str, ...]
+    payload_version: str  # "2.0": the only one that runs here
+    simple_responses: bool
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
+    logical_id: str
+    stage: str
+    routes: tuple[RouteSpec, ...]
+    authorizers: dict[str, HttpAuthorizerSpec]
+    functions: dict[str, FunctionSpec]
+    parameters: dict[str, str]
+    tables: dict[str, TableSpec] = field(default_factory=dict)
+
+
+_Api = TypeVar("_Api", bound=ApiSpec | HttpApiSpec)
+
+
+def with_variable(api: _Api, name: str, value: str) -> _Api:
+    """The API with the variable `name` set to `value` in each function whose template declares it."""
+    functions = {
+        logical_id: replace(spec, environment={**spec.environment, name: value})
+        if name in spec.environment
+        else spec
+        for logical_id, spec in api.functions.items()
+    }
+    return replace(api, functions=functions)
+
+
+def declares_variable(api: ApiSpec | HttpApiSpec, name: str) -> bool:
+    return any(name in spec.environment for spec in api.functions.values())
 
 
 def declared_parameters(template_path: Path) -> frozenset[str]:

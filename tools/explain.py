@@ -2,7 +2,7 @@
 
     python -m tools.explain [--env-file FILE] [TOKEN | -]
 
-(with functions/authorizer and functions/shared on PYTHONPATH, as `make explain` runs it).
+(with functions/authorizer on PYTHONPATH, as `make explain` runs it).
 
 It reads the same environment variables as the authorizer (or the JSON object that
 `aws lambda get-function-configuration --query Environment.Variables` prints) and runs the authorizer's
@@ -14,26 +14,40 @@ explanation can never approve a token the authorizer refuses. The signature is n
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from jwt_authorizer.compact import UnverifiedToken, bearer_token, decode_unverified
-from jwt_authorizer.config import SUPPORTED_ALGORITHMS, Settings
-from jwt_authorizer.errors import ConfigurationError, Reason, TokenRejected, VerificationUnavailable
-from jwt_authorizer.jwks import HttpJsonFetcher, JsonFetcher
-from jwt_authorizer.keys import VerificationKey
-from jwt_authorizer.method_arn import MethodArn
-from jwt_authorizer.policy import MAX_CONTEXT_BYTES, build_context
-from jwt_authorizer.scopes import granted_scopes, scopes_of
-from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.verify import IssuerRules, TokenVerifier, check_jwt_id, check_subject
+from jwt_authorizer import (
+    MAX_CONTEXT_BYTES,
+    SCOPE_CLAIMS,
+    SUPPORTED_ALGORITHMS,
+    AuthorizerService,
+    ConfigurationError,
+    HttpJsonFetcher,
+    IssuerRules,
+    JsonFetcher,
+    MethodArn,
+    Reason,
+    Settings,
+    TokenRejected,
+    TokenVerifier,
+    UnverifiedToken,
+    VerificationKey,
+    VerificationUnavailable,
+    bearer_token,
+    build_authorizer,
+    build_context,
+    decode_unverified,
+    granted_scopes,
+    scopes_of,
+)
 from local import authorizer_env
 from local.apigateway import AuthorizerResult
 
@@ -46,52 +60,6 @@ EXIT_UNAVAILABLE = 2
 EXIT_BAD_CONFIGURATION = 3
 #: Nothing to explain: no token given, or a settings file that cannot be read.
 EXIT_USAGE = 4
-
-#: What to do about each reason the authorizer gives, in the words of someone fixing a 401.
-HINTS: dict[Reason, str] = {
-    Reason.MALFORMED_EVENT: "the event is not a TOKEN authorizer event with a string methodArn of this API:"
-    " is the authorizer configured as TYPE TOKEN (not REQUEST) in API Gateway?",
-    Reason.MALFORMED_HEADER: "send exactly 'Authorization: Bearer <token>': one space, one compact JWS.",
-    Reason.MALFORMED_TOKEN: "the token is not three base64url parts of JSON; was it cut or wrapped when"
-    " copied?",
-    Reason.TOKEN_TOO_LARGE: "larger than any access token should be; is it an ID token full of groups?",
-    Reason.ALGORITHM_NOT_ALLOWED: "add the token's alg to ALGORITHMS if your provider really signs with it.",
-    Reason.UNSUPPORTED_HEADER: "the token uses JWS extensions (crit, b64) that the authorizer does not"
-    " support.",
-    Reason.MISSING_KID: "the provider must name its signing key in the header's kid.",
-    Reason.INVALID_TYP: "REQUIRE_AT_JWT_TYP is on: only RFC 9068 access tokens (typ at+jwt) pass. Is this"
-    " an ID token, or does your provider not mark its access tokens? Then leave REQUIRE_AT_JWT_TYP off.",
-    Reason.UNTRUSTED_ISSUER: "ISSUER must list the token's iss exactly, character for character.",
-    Reason.UNKNOWN_KID: "the issuer does not publish this key: a token from another tenant or environment,"
-    " a key rotated away, or a JWKS_URI that points at another issuer.",
-    Reason.ALGORITHM_MISMATCH: "the published key cannot verify this alg (or its JWK alg names another).",
-    Reason.INVALID_SIGNATURE: "the token was altered, or signed by a key other than the one its kid names"
-    " (another issuer's key with the same kid is still refused).",
-    Reason.TOKEN_EXPIRED: "get a fresh token; if clocks disagree, LEEWAY_SECONDS allows some skew.",
-    Reason.TOKEN_NOT_YET_VALID: "the token's nbf is in the future: check the clocks of the issuer and here.",
-    Reason.TOKEN_ISSUED_IN_FUTURE: "the token's iat is in the future: check the clocks of the issuer and"
-    " here.",
-    Reason.MISSING_EXP: "the authorizer requires exp; every access token should carry one.",
-    Reason.INVALID_EXP: "exp must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_NBF: "nbf must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_IAT: "iat must be a JSON number of seconds since 1970 (not a string, not milliseconds);"
-    " the provider issues malformed tokens.",
-    Reason.INVALID_AUDIENCE: "set AUDIENCE (or this issuer's ISSUER_AUDIENCES entry) to the value your tokens"
-    " carry in aud: the API identifier (Auth0), api://default or your own (Okta), the application ID URI"
-    " or client id (Entra ID), the app client id (Cognito, whose access tokens carry client_id instead).",
-    Reason.INVALID_TOKEN_USE: "this is not an access token (Cognito ID tokens say token_use id); send the"
-    " access token, or set TOKEN_USE=access,id if ID tokens are really meant to call the API.",
-    Reason.MISSING_SUB: "the authorizer uses sub as the principal; every token must carry a string sub.",
-    Reason.INVALID_JTI: "RFC 7519 makes jti a string; a provider that issues another type is misconfigured.",
-    Reason.INVALID_SCOPE_CLAIM: "a scope claim (scope, scp or one named in SCOPE_CLAIMS) has a shape the"
-    " authorizer cannot read as a list of names: it must be a space-separated string or an array of"
-    " strings.",
-    Reason.CONTEXT_TOO_LARGE: "sub, iss, the granted names (scope, scp and the SCOPE_CLAIMS values) and"
-    " client_id must fit in the 4 KiB the authorizer passes to your functions: is it an ID token full of"
-    " groups? Map a claim with fewer names in SCOPE_CLAIMS (app roles rather than groups).",
-}
 
 
 @dataclass
@@ -129,9 +97,7 @@ class _Report:
     def rejected(self, rejection: TokenRejected, label: str = "", hint: str | None = None) -> None:
         detail = f" ({rejection.detail})" if rejection.detail else ""
         self.fail(f"{label}: {rejection.reason}{detail}" if label else f"{rejection.reason}{detail}")
-        hint = hint or HINTS.get(rejection.reason)
-        if hint:
-            self.note(f"fix: {hint}")
+        self.note(f"fix: {hint or rejection.reason.hint}")
 
     @property
     def text(self) -> str:
@@ -192,8 +158,8 @@ def explain(
     """Explain the authorizer's decision on `token` (a compact JWS, or `Bearer <jwt>`)."""
     recording = _RecordingFetcher(fetcher or HttpJsonFetcher())
     telemetry = _RecordingTelemetry()
-    service = AuthorizerService.create(settings, telemetry, fetcher=recording, now=now)
-    verifier = TokenVerifier(settings, service.caches, now=now)
+    service = build_authorizer(settings, telemetry=telemetry, fetcher=recording, now=now)
+    verifier = service.verifier
     report = _Report()
     _describe_settings(report, settings)
 
@@ -263,7 +229,7 @@ def _describe_settings(report: _Report, settings: Settings) -> None:
     )
     report.note(
         f"typ at+jwt: {'required' if settings.require_at_jwt_typ else 'not required'};"
-        f" scopes from: scope, scp{''.join(', ' + name for name in settings.scope_claims)}"
+        f" scopes from: {', '.join(SCOPE_CLAIMS + settings.scope_claims)}"
     )
 
 
@@ -294,7 +260,8 @@ def _explain_steps(
         return
     cache, rules = trusted
     report.ok(
-        f"iss {cache.issuer!r} is trusted" + (" (an Amazon Cognito user pool)" if rules.cognito else "")
+        f"iss {cache.issuer!r} is trusted"
+        + (f" ({rules.profile.issuer_kind})" if rules.profile.issuer_kind else "")
     )
 
     report.section("5. Key")
@@ -319,7 +286,7 @@ def _explain_steps(
         report.ok(f"valid {algorithm_and_kid[0]} signature by key {algorithm_and_kid[1]!r}")
 
     report.section("7. Claims")
-    _explain_claims(report, verifier, claims, rules, now())
+    _explain_claims(report, claims, rules, now())
 
     report.section("8. Scopes and routes")
     _explain_scopes(report, claims, settings)
@@ -341,20 +308,10 @@ def _step(report: _Report, check: Callable[[], Any], label: str = "", hint: str 
     return True if result is None else result
 
 
-def _explain_claims(
-    report: _Report, verifier: TokenVerifier, claims: dict[str, Any], rules: IssuerRules, at: float
-) -> None:
-    checks: Sequence[tuple[str, Callable[[], None]]] = (
-        (_date_text(claims, "exp", at), lambda: verifier.check_expiry(claims, at)),
-        (_date_text(claims, "nbf", at), lambda: verifier.check_not_before(claims, at)),
-        (_date_text(claims, "iat", at), lambda: verifier.check_issued_at(claims, at)),
-        (_audience_text(claims, rules), lambda: verifier.check_audience(claims, rules)),
-        (_token_use_text(claims, rules), lambda: verifier.check_token_use(claims, rules)),
-        (f"sub {_short(claims.get('sub'))}", lambda: check_subject(claims)),
-        (_jti_text(claims), lambda: check_jwt_id(claims)),
-    )
-    for text, check in checks:
-        if _step(report, check, text) is not None:
+def _explain_claims(report: _Report, claims: dict[str, Any], rules: IssuerRules, at: float) -> None:
+    for step in rules.checks:
+        text = step.describe(claims, rules, at)
+        if _step(report, functools.partial(step.check, claims, rules, at), text) is not None:
             report.ok(text)
 
 
@@ -367,7 +324,7 @@ def _explain_scopes(report: _Report, claims: dict[str, Any], settings: Settings)
     except TokenRejected as rejection:
         report.rejected(rejection)
         return
-    report.note(f"scopes (scope, scp): {_names(scopes)}")
+    report.note(f"scopes ({', '.join(SCOPE_CLAIMS)}): {_names(scopes)}")
     if settings.scope_claims:
         names = ", ".join(settings.scope_claims)
         report.note(f"granted by SCOPE_CLAIMS ({names}): {_names(granted - scopes)}")
@@ -453,46 +410,6 @@ def _kids_in(document: Any) -> list[str] | None:
     if isinstance(document, dict) and isinstance(document.get("keys"), list):
         return [str(key.get("kid"))[:64] for key in document["keys"] if isinstance(key, dict)]
     return None
-
-
-def _date_text(claims: dict[str, Any], name: str, at: float) -> str:
-    value = claims.get(name)
-    if value is None:
-        return f"{name} absent"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{name} {_short(value)}"
-    try:
-        when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return f"{name} {value}"
-    seconds = round(value - at)
-    relative = f"in {seconds} s" if seconds >= 0 else f"{-seconds} s ago"
-    return f"{name} {when} ({relative})"
-
-
-def _audience_text(claims: dict[str, Any], rules: IssuerRules) -> str:
-    accepted = ", ".join(sorted(rules.audiences)) or "(none)"
-    if "aud" not in claims and rules.cognito:
-        return f"client_id {_short(claims.get('client_id'))} (Cognito, no aud; accepted: {accepted})"
-    return f"aud {_short(claims.get('aud'))} (accepted: {accepted})"
-
-
-def _token_use_text(claims: dict[str, Any], rules: IssuerRules) -> str:
-    value = claims.get("token_use")
-    if value is None and not rules.cognito:
-        return "token_use absent (only Cognito requires it)"
-    return f"token_use {_short(value)}"
-
-
-def _jti_text(claims: dict[str, Any]) -> str:
-    if "jti" not in claims:
-        return "jti absent"
-    return f"jti {json.dumps(claims['jti'], ensure_ascii=False)[:200]}"
-
-
-def _short(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 class _SettingsFileError(Exception):

@@ -1,12 +1,12 @@
 """Lambda entry point of the API Gateway TOKEN authorizer.
 
-Configuration is read and validated once per cold start: a bad variable stops the function at init with a
-message naming it. The JWKS caches and HTTP session live in `_service` across warm invocations.
+`build_authorizer` runs once per cold start: it reads and validates the configuration (a bad variable stops
+the function at init with a message naming it), starts loading every issuer's keys in the background, and
+only then imports PyJWT, Powertools and the rest of the pipeline, so the wait for the identity provider
+overlaps that work. The key caches and the HTTP session live in the authorizer across warm invocations.
 
-The cold start is ordered for the network: the settings, `requests` and the key caches come first, and
-every issuer's keys start loading in the background (JWKS_PREFETCH) before PyJWT, Powertools and the rest
-of the pipeline are imported, so the wait for the identity provider overlaps that work instead of
-following it.
+Under the SAM CLI (AWS_SAM_LOCAL=true) the handler applies the SAM CLI's edge (jwt_authorizer.sam_cli):
+the answers `sam local start-api` can show, and plain http to the machine running the container.
 """
 
 from __future__ import annotations
@@ -14,81 +14,56 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from jwt_authorizer.config import Settings
-from jwt_authorizer.jwks import DeferredObserver, HttpJsonFetcher, JwksCache, build_caches
+from jwt_authorizer import snapstart
+from jwt_authorizer.factory import build_authorizer, service_name
+from jwt_authorizer.sam_cli import edge_for
 
+if TYPE_CHECKING:
+    from jwt_authorizer import AuthorizerService
 
-class _Keys(NamedTuple):
-    settings: Settings
-    fetcher: HttpJsonFetcher
-    caches: dict[str, JwksCache]
-    #: What the caches report before the logger exists; attached to the telemetry once it does.
-    reports: DeferredObserver
+SERVICE_NAME = service_name(os.environ)
 
 
-def _start_keys(clock: Callable[[], float] = time.monotonic) -> _Keys:
-    settings = Settings.from_env(os.environ)
-    fetcher = HttpJsonFetcher(clock=clock)
-    reports = DeferredObserver()
-    caches = build_caches(settings, fetcher, reports, clock)
-    if settings.jwks_prefetch:
-        for cache in caches.values():
-            cache.prefetch()
-    return _Keys(settings, fetcher, caches, reports)
+class _Container:
+    """This container's authorizer: built once by Lambda's init; again only by `reset`, for tests."""
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(
+        self, clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time
+    ) -> None:
+        self.authorizer = build_authorizer(
+            os.environ, edge=edge_for(os.environ), prefetch=True, clock=clock, now=now
+        )
 
 
-_keys = _start_keys()
-
-# Imported while the keys are on their way.
-from aws_lambda_powertools import Logger  # noqa: E402
-
-from jwt_authorizer import snapstart  # noqa: E402
-from jwt_authorizer.service import AuthorizerService  # noqa: E402
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics  # noqa: E402
-
-SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "jwt-authorizer")
-logger = Logger(service=SERVICE_NAME)
-
-
-def _build_service(
-    keys: _Keys, clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time
-) -> AuthorizerService:
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "JwtAuthorizer")
-    telemetry = CloudWatchTelemetry(logger, EmfMetrics(namespace, SERVICE_NAME), clock=clock)
-    keys.reports.attach(telemetry)
-    return AuthorizerService(keys.settings, telemetry, keys.caches, now=now)
-
-
-_service = _build_service(_keys)
+_container = _Container()
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return _service.handle(event)
+    return _container.authorizer.handle(event)
 
 
 def _before_snapshot() -> None:
-    snapstart.before_snapshot(_service.caches.values(), _keys.fetcher)
+    _container.authorizer.before_snapshot()
 
 
 def _after_restore() -> None:
-    snapstart.after_restore(
-        _service.caches.values(), _service.token_cache, _service.telemetry, _keys.settings.jwks_prefetch
-    )
+    _container.authorizer.after_restore()
 
 
 snapstart.register(_before_snapshot, _after_restore)
 
 
 def current_service() -> AuthorizerService:
-    """The pipeline this container runs, with the caches its warm invocations share (for tests, bench)."""
-    return _service
+    """The authorizer this container runs, with the caches its warm invocations share (tests, bench)."""
+    return _container.authorizer
 
 
 def reset(clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> None:
-    """Rebuild from the current environment with empty caches, as a new cold start would (for tests,
+    """Start again from the current environment with empty caches, as a new cold start would (for tests,
     which may pass clocks of their own: `clock` for the caches and timers, `now` for token times)."""
-    global _keys, _service
-    _keys = _start_keys(clock)
-    _service = _build_service(_keys, clock, now)
+    _container.start(clock, now)

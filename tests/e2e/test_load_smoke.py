@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.load import run_load
+from tools.load import run_load
 
 
 def test_mixed_traffic_with_a_key_rotation_midway_gets_only_right_answers() -> None:

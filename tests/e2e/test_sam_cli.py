@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from devkit.tokens import SigningKey, mint, rsa_key
+from local.dynamodb import ENDPOINT_VARIABLE
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, TokenIssuer
 from local.sam_local import (
@@ -33,13 +34,14 @@ from local.sam_local import (
     container_route,
     docker_info,
     lambda_architecture,
+    local_dynamodb_endpoint,
     local_parameters,
     runtime_of,
     runtime_python,
     sam_local_arguments,
 )
 from local.stack import ROOT, StackOptions
-from local.template import load_api
+from local.template import load_api, with_variable
 
 pytestmark = pytest.mark.sam
 
@@ -246,9 +248,14 @@ def _function_for(event: dict[str, Any], parameters: dict[str, str]) -> str:
     raise AssertionError(f"no function of {TEMPLATE.name} serves {event['httpMethod']} {event['resource']}")
 
 
-def _in_process(function: str, parameters: dict[str, str], event: dict[str, Any]) -> dict[str, Any]:
+def _in_process(
+    function: str, parameters: dict[str, str], event: dict[str, Any], dynamodb_endpoint: str | None
+) -> dict[str, Any]:
     """What the same handler answers run in this process, as the SAM CLI runs it (AWS_SAM_LOCAL=true)."""
-    lambda_function = LambdaFunction(load_api(TEMPLATE, parameters).functions[function])
+    api = load_api(TEMPLATE, parameters)
+    if dynamodb_endpoint:
+        api = with_variable(api, ENDPOINT_VARIABLE, dynamodb_endpoint)
+    lambda_function = LambdaFunction(api.functions[function])
     lambda_function.environment["AWS_SAM_LOCAL"] = "true"
     answer: dict[str, Any] = lambda_function.invoke(event)
     return answer
@@ -273,7 +280,8 @@ def test_sam_local_invoke_answers_every_event_as_the_handler_does(
     result = subprocess.run(  # noqa: S603 - the SAM CLI on our own template and events
         [str(SAM), "local", "invoke", function, "--template-file", str(BUILD_DIR / "template.yaml"),
          "--event", str(event_file), "--skip-pull-image",
-         *sam_local_arguments(parameters, container_route(docker_info(), ()))],
+         *sam_local_arguments(parameters, container_route(docker_info(), ()),
+                              local_dynamodb_endpoint(sam_local.options))],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
     )  # fmt: skip
@@ -282,7 +290,8 @@ def test_sam_local_invoke_answers_every_event_as_the_handler_does(
     print(f"{event_file.name} -> {function}: {json.dumps(answer)[:400]}")
     # This process reaches the same provider and DynamoDB at 127.0.0.1.
     here = local_parameters(sam_local.options, audience, lambda_architecture(), host="127.0.0.1")
-    assert _comparable(answer) == _comparable(_in_process(function, here, event))
+    here_dynamodb = local_dynamodb_endpoint(sam_local.options, host="127.0.0.1")
+    assert _comparable(answer) == _comparable(_in_process(function, here, event, here_dynamodb))
     if event.get("type") == "TOKEN":
         # The placeholder token is refused: under the SAM CLI as a policy that allows nothing.
         assert answer["principalId"] == "anonymous"

@@ -46,6 +46,8 @@ UNCHECKED_HASH = 0b01
 
 
 def test_every_function_of_the_template_has_a_bytecode_build() -> None:
+    """A copy the tools force: SAM's makefile builder runs `make build-<LogicalId>`, so the template and the
+    Makefile each name every function."""
     assert sorted(SHIPPED) == sorted(functions())
 
 

@@ -17,10 +17,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from moto import mock_aws
 
-from jwt_authorizer.config import Settings
-from jwt_authorizer.jwks import HttpJsonFetcher
-from jwt_authorizer.keys import MIN_RSA_BITS, parse_jwks
-from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer import (
+    MIN_RSA_BITS,
+    AuthorizerService,
+    HttpJsonFetcher,
+    Settings,
+    build_authorizer,
+    parse_jwks,
+)
 from tests.support.policies import denied_resources
 from tests.support.providers import STAGE, QuietTelemetry, authorize, rejection
 from tools.explain import explain
@@ -98,7 +102,7 @@ def service_for(pool: Pool, **env: str) -> AuthorizerService:
         {"ISSUER": pool.issuer, "AUDIENCE": pool.client_id, "ROUTE_SCOPES": json.dumps(ROUTES)} | env
     )
     # The real fetcher: requests, which moto intercepts at the pool's issuer URL.
-    return AuthorizerService.create(settings, QuietTelemetry(), fetcher=HttpJsonFetcher())
+    return build_authorizer(settings, telemetry=QuietTelemetry(), fetcher=HttpJsonFetcher())
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -205,7 +209,7 @@ def test_two_user_pools_each_accept_only_their_own_app_client(aws: Any, pool: Po
             "ISSUER_AUDIENCES": json.dumps({pool.issuer: pool.client_id, other.issuer: other.client_id}),
         }
     )
-    service = AuthorizerService.create(settings, QuietTelemetry(), fetcher=HttpJsonFetcher())
+    service = build_authorizer(settings, telemetry=QuietTelemetry(), fetcher=HttpJsonFetcher())
     assert authorize(service, pool.sign_in("alice").access)["context"]["iss"] == pool.issuer
     assert authorize(service, other.sign_in("alice").access)["context"]["iss"] == other.issuer
     # The first pool's audience does not extend to the second: each issuer has only its own.

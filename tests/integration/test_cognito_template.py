@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from devkit.tokens import SigningKey, mint
-from jwt_authorizer.config import Settings, is_cognito_issuer
+from jwt_authorizer import Settings, is_cognito_issuer
 from messages_api.identity import Caller
 from route_table import RouteTable
 from tests.integration.test_template import environment, holds, resolve, translate

@@ -15,7 +15,7 @@ import pytest
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer.service import AuthorizerUnavailableError
+from jwt_authorizer import AuthorizerUnavailableError
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"

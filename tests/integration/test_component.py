@@ -20,7 +20,7 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
-from jwt_authorizer.config import Settings
+from jwt_authorizer import Settings
 from route_table import Route
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +111,9 @@ def lambda_function(path: Path) -> dict[str, Any]:
 
 
 def test_the_components_function_is_template_yamls_authorizer() -> None:
+    """A copy the tools force: template.yaml cannot include component/template.yaml as a nested application,
+    because `sam local start-api` runs a Lambda authorizer only when its function is defined in the same
+    template, not when the API names it by FunctionArn (aws-sam-cli #5037). So both define it."""
     component, main = lambda_function(COMPONENT), lambda_function(MAIN)
     same = (
         "Handler",
@@ -134,6 +137,9 @@ def test_the_components_function_is_template_yamls_authorizer() -> None:
 
 
 def test_the_components_role_and_logs_are_template_yamls_authorizers() -> None:
+    """A copy the tools force: template.yaml cannot include component/template.yaml as a nested application,
+    because `sam local start-api` runs a Lambda authorizer only when its function is defined in the same
+    template, not when the API names it by FunctionArn (aws-sam-cli #5037). So both define it."""
     component, main = translate(COMPONENT)["Resources"], translate(MAIN)["Resources"]
 
     for name in ("AuthorizerFunctionRole", "AuthorizerFunctionLogGroup"):
@@ -141,6 +147,9 @@ def test_the_components_role_and_logs_are_template_yamls_authorizers() -> None:
 
 
 def test_the_validation_expression_output_is_template_yamls() -> None:
+    """A copy the tools force: template.yaml cannot include component/template.yaml as a nested application,
+    because `sam local start-api` runs a Lambda authorizer only when its function is defined in the same
+    template, not when the API names it by FunctionArn (aws-sam-cli #5037). So both define it."""
     outputs = parsed(COMPONENT)["Outputs"]
     main = parsed(MAIN)["Resources"]["MessagesApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
-from jwt_authorizer.config import Settings
+from jwt_authorizer import Settings
 from tests.support.degenerate_keys import (
     ED448_SMALL_ORDER,
     ED25519_SMALL_ORDER,

@@ -15,10 +15,7 @@ import pytest
 from devkit.clock import FakeClock
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
-from jwt_authorizer.errors import ConfigurationError
-from jwt_authorizer.service import AuthorizerUnavailableError
-from jwt_authorizer.telemetry import ALLOW_FLUSH_SECONDS
-from jwt_authorizer.verify import TokenVerifier
+from jwt_authorizer import ALLOW_FLUSH_SECONDS, AuthorizerUnavailableError, ConfigurationError, TokenVerifier
 from tests.support.harness import install_clocks
 from tests.support.policies import denied_resources
 

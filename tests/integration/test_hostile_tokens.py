@@ -15,8 +15,9 @@ from types import ModuleType
 import pytest
 
 from devkit.jwks_server import JwksServer, Reply
+from devkit.logs import LogWatch, watching_logs
 from devkit.tokens import SigningKey, jwks_of, rsa_key, sign_segments
-from tests.support.harness import LogWatch, Outcome, classify, load_handler, token_event, watching_logs
+from tests.support.harness import Outcome, classify, load_handler, token_event
 from tests.support.hostile import ATTACKER_JWKS_PATH, EVENT_CASES, HOSTILE_CASES, Forge
 
 ALGORITHMS = "RS256,PS256,ES256,EdDSA"  # several, so a mismatch is caught at the key, not the allow-list

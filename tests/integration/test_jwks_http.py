@@ -10,10 +10,16 @@ import pytest
 from devkit.clock import FakeClock
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, jwks_of
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError, TokenRejected, VerificationUnavailable
-from jwt_authorizer.jwks import HttpJsonFetcher, JwksCache, JwksLoader
-from jwt_authorizer.keys import parse_jwks
+from jwt_authorizer import (
+    HttpJsonFetcher,
+    JwksCache,
+    JwksFetchError,
+    JwksLoader,
+    Settings,
+    TokenRejected,
+    VerificationUnavailable,
+    parse_jwks,
+)
 
 ALGORITHMS = frozenset({"RS256"})
 

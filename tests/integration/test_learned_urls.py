@@ -18,7 +18,7 @@ import requests
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer.config import Settings
+from jwt_authorizer import Settings
 from tests.support.harness import Outcome, classify, load_handler, token_event, watching_logs
 from tests.support.providers import StaticFetcher
 from tools.explain import explain

@@ -16,17 +16,9 @@ from types import ModuleType
 import pytest
 
 from devkit.jwks_server import JwksServer, Reply
+from devkit.logs import LogWatch, watching_logs
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
-from tests.support.harness import (
-    LogWatch,
-    Outcome,
-    SteppingClock,
-    classify,
-    install_clocks,
-    load_handler,
-    token_event,
-    watching_logs,
-)
+from tests.support.harness import Outcome, SteppingClock, classify, install_clocks, load_handler, token_event
 
 TTL, COOLDOWN, MAX_STALE = 60, 30, 600
 SETTINGS = {

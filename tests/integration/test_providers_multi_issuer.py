@@ -11,8 +11,7 @@ import pytest
 
 from devkit.jwks_server import JwksServer, running_jwks_server
 from devkit.tokens import SigningKey, claims_for, jwks_of, mint, rsa_key
-from jwt_authorizer.config import Settings
-from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer import AuthorizerService, Settings, build_authorizer
 from tests.support.api_events import FakeLambdaContext, delivered_context, proxy_event
 from tests.support.providers import QuietTelemetry, authorize, rejection
 
@@ -54,7 +53,7 @@ def server_b(servers: tuple[JwksServer, JwksServer], key_b: SigningKey) -> JwksS
 
 
 def service_for(env: dict[str, str]) -> AuthorizerService:
-    return AuthorizerService.create(Settings.from_env(env), QuietTelemetry())
+    return build_authorizer(Settings.from_env(env), telemetry=QuietTelemetry())
 
 
 @pytest.fixture

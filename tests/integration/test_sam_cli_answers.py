@@ -11,9 +11,8 @@ import pytest
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import ConfigurationError
-from jwt_authorizer.service import AuthorizerUnavailableError
+from jwt_authorizer import LOOPBACK_ONLY, AuthorizerUnavailableError, ConfigurationError, Settings
+from jwt_authorizer.sam_cli import CONTAINER_HOSTS, edge_for
 
 ROUTE_SCOPES = {"GET /messages": ["messages:read"], "POST /messages": ["messages:write"]}
 # The method ARN `sam local start-api` builds: fixed account and API id, the template's stage.
@@ -174,17 +173,22 @@ NEVER_HTTP_URLS = [
 BASE_ENV = {"ISSUER": "http://127.0.0.1:3001", "AUDIENCE": "api://messages"}
 
 
+def settings_from(env: dict[str, str]) -> Settings:
+    """The settings as the handler reads them: with the plain-http rule of the edge it applies."""
+    return Settings.from_env(env, edge_for(env).plain_http)
+
+
 @pytest.mark.parametrize("url", CONTAINER_HOST_URLS)
 def test_under_the_sam_cli_plain_http_reaches_the_machine_running_the_container(url: str) -> None:
-    settings = Settings.from_env({**BASE_ENV, "JWKS_URI": url, "AWS_SAM_LOCAL": "true"})
+    settings = settings_from({**BASE_ENV, "JWKS_URI": url, "AWS_SAM_LOCAL": "true"})
     assert settings.jwks_uri == url
-    assert settings.sam_local is True
+    assert settings.plain_http is CONTAINER_HOSTS
 
 
 @pytest.mark.parametrize("url", NEVER_HTTP_URLS)
 def test_under_the_sam_cli_plain_http_elsewhere_is_still_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match=r"^JWKS_URI: .* must use https"):
-        Settings.from_env({**BASE_ENV, "JWKS_URI": url, "AWS_SAM_LOCAL": "true"})
+        settings_from({**BASE_ENV, "JWKS_URI": url, "AWS_SAM_LOCAL": "true"})
 
 
 @pytest.mark.parametrize("url", CONTAINER_HOST_URLS)
@@ -195,10 +199,10 @@ def test_deployed_plain_http_is_allowed_for_loopback_hosts_only(url: str, sam_lo
         ConfigurationError,
         match=r"^JWKS_URI: .* must use https \(plain http is allowed only for loopback hosts\)$",
     ):
-        Settings.from_env(env)
+        settings_from(env)
     with pytest.raises(ConfigurationError, match=r"^ISSUER: .* must use https"):
-        Settings.from_env({**env, "ISSUER": url.rsplit("/", 1)[0], "JWKS_URI": ""})
-    assert Settings.from_env({**env, "JWKS_URI": "http://127.0.0.1:3001/jwks"}).sam_local is False
+        settings_from({**env, "ISSUER": url.rsplit("/", 1)[0], "JWKS_URI": ""})
+    assert settings_from({**env, "JWKS_URI": "http://127.0.0.1:3001/jwks"}).plain_http is LOOPBACK_ONLY
 
 
 def test_deployed_the_key_fetch_refuses_plain_http_to_a_container_host(

@@ -22,19 +22,23 @@ from samtranslator.yaml_helper import yaml_parse
 
 from devkit.jwks_server import JwksServer
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, rsa_key
-from jwt_authorizer.compact import bearer_token
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
+from jwt_authorizer import (
+    AuthorizerService,
+    CloudWatchTelemetry,
+    EmfMetrics,
+    Settings,
+    TokenRejected,
+    bearer_token,
+    build_authorizer,
+)
 from messages_api.errors import NotTheAuthor
 from messages_api.identity import Identity
 from messages_api.messages import Message
 from messages_api.store import INDEX_NAME, MessageStore
 from route_table import Route, RouteTable
-from tests.support import stack_options
 from tests.support.api_events import EVENTS_DIR, ROUTE_SCOPES, load_event
 from tests.support.policies import denied_resources
+from tools import stack_options
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -252,6 +256,8 @@ def test_the_validation_expression_refuses_everything_but_a_bearer_jwt(
 def test_the_validation_expression_agrees_with_the_authorizers_own_parser(
     validation_expression: re.Pattern[str], header: str
 ) -> None:
+    """A copy the tools force: API Gateway takes the ValidationExpression as a literal of the template, and
+    the function cannot read the template at run time (nor the template import the parser)."""
     try:
         bearer_token(header)
         parsed = True
@@ -278,7 +284,7 @@ def deployed_authorizer(
     telemetry = CloudWatchTelemetry(
         logging.getLogger("tests.authorizer"), EmfMetrics("Tests", "jwt-authorizer")
     )
-    return AuthorizerService.create(Settings.from_env(env), telemetry), key
+    return build_authorizer(Settings.from_env(env), telemetry=telemetry), key
 
 
 def test_the_authorizer_refuses_the_sample_events_placeholder_token_with_unauthorized(
@@ -465,6 +471,8 @@ def test_the_functions_run_a_current_python_on_arm64_with_tracing(stack: dict[st
 
 
 def test_every_function_is_built_into_bytecode_by_the_makefile_in_its_code_uri() -> None:
+    """A copy the tools force: SAM's makefile builder runs `make build-<LogicalId>`, so the template and the
+    Makefile each name every function."""
     # sam build runs `make build-<LogicalId>` with the Makefile in the CodeUri (see test_build.py).
     for name in FUNCTIONS:
         resource = source()["Resources"][name]
@@ -577,6 +585,7 @@ def test_the_protected_functions_table_policy_names_only_the_table_and_its_index
 def test_the_table_policy_allows_exactly_the_calls_the_store_makes_where_it_makes_them(
     stack: dict[str, Any], messages_table: Any
 ) -> None:
+    """A copy the tools force: IAM reads the role's actions from the template, not from the store's code."""
     # Every call of every store operation, recorded as the SDK sends it: the action and what it targets.
     made: set[tuple[str, str]] = set()
 
@@ -616,33 +625,11 @@ def test_the_protected_function_is_given_the_tables_name_and_no_endpoint_when_de
     stack: dict[str, Any],
 ) -> None:
     deployed = environment(stack, "ProtectedFunction")
-    local = environment(stack, "ProtectedFunction", LocalDynamoDbEndpoint="http://172.17.0.1:8000")
 
     assert deployed["TABLE_NAME"] == "MessagesTable"  # a Ref: CloudFormation's name for the table
-    assert "DYNAMODB_ENDPOINT_URL" not in deployed
-    assert local["DYNAMODB_ENDPOINT_URL"] == "http://172.17.0.1:8000"
+    # Declared, empty: the store uses DynamoDB itself; only a local run (local/) gives it a value.
+    assert deployed["DYNAMODB_ENDPOINT_URL"] == ""
     assert "TABLE_NAME" not in environment(stack, "PublicFunction")
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "allowed"),
-    [
-        ("", True),
-        ("http://127.0.0.1:8000", True),
-        ("http://host.docker.internal:8000/", True),
-        ("https://dynamodb.local", True),
-        ("127.0.0.1:8000", False),
-        ("http://127.0.0.1:8000/path", False),
-        ("http://127.0.0.1:8000 ", False),
-        ("file:///etc/passwd", False),
-    ],
-)
-def test_the_local_endpoint_parameter_takes_only_an_http_url_of_a_server(
-    endpoint: str, allowed: bool
-) -> None:
-    pattern = source()["Parameters"]["LocalDynamoDbEndpoint"]["AllowedPattern"]
-
-    assert bool(re.fullmatch(pattern, endpoint)) is allowed
 
 
 # Gateway responses ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 regions without Cognito).
 
 Read from the template as aws-sam-translator translates it, for each combination of the options, and as
-CloudFormation would deploy it (tests.support.stack_options.instantiate).
+CloudFormation would deploy it (tools.stack_options.instantiate).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from cfnlint.api import ManualArgs, lint
 
 from devkit.jwks_server import JwksServer, Reply
 from devkit.tokens import SigningKey, claims_for, mint
-from jwt_authorizer.service import AuthorizerUnavailableError
-from jwt_authorizer.telemetry import (
+from jwt_authorizer import (
     DECISION_METRIC,
     INTERNAL_ERROR_REASON,
     JWKS_FETCH_METRIC,
@@ -29,9 +28,8 @@ from jwt_authorizer.telemetry import (
     OUTCOME_DIMENSION,
     REASON_DIMENSION,
     SERVICE_DIMENSION,
-    CloudWatchTelemetry,
+    AuthorizerUnavailableError,
     DecisionOutcome,
-    EmfMetrics,
     FetchOutcome,
 )
 from tests.integration.test_template import (
@@ -43,7 +41,7 @@ from tests.integration.test_template import (
     source,
     translate,
 )
-from tests.support.stack_options import MODES, OPTIONS, combinations, instantiate
+from tools.stack_options import MODES, OPTIONS, combinations, instantiate
 
 REGIONS = ["us-east-1", "eu-west-1", "us-gov-west-1"]
 OWN_PROVIDER = MODES["own-provider"]
@@ -350,6 +348,8 @@ def emitted(output: str) -> list[tuple[str, str, dict[str, str]]]:
 def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     failing_provider: tuple[JwksServer, SigningKey], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A copy the tools force: a CloudWatch alarm in the template names its namespace, metric and
+    dimensions as literals, and CloudFormation cannot read them from the telemetry module."""
     # Given the authorizer, as deployed, whose provider's keys cannot be fetched
     server, key = failing_provider
     import authorizer_handler
@@ -367,9 +367,7 @@ def test_the_authorizer_alarms_read_exactly_the_metrics_the_authorizer_emits(
     fetch_failed_and_unavailable = emitted(capsys.readouterr().out)
     # (An unexpected failure is also a failed-closed decision; it cannot be provoked from outside.)
     namespace = handler.os.environ["POWERTOOLS_METRICS_NAMESPACE"]
-    CloudWatchTelemetry(handler.logger, EmfMetrics(namespace, handler.SERVICE_NAME)).internal_error(
-        route=None
-    )
+    handler.current_service().telemetry.internal_error(route=None)
     internal_error = emitted(capsys.readouterr().out)
 
     # Then the alarms read those metrics, with the same namespace, names and dimensions

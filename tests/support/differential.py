@@ -34,8 +34,7 @@ from devkit.tokens import (
     rsa_key,
     signer,
 )
-from jwt_authorizer.config import Settings, is_cognito_issuer
-from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer import AuthorizerService, Settings, is_cognito_issuer
 from tests.support.providers import NOW, PROVIDER_SHAPES, ProviderShape, rejection, service_with_keys
 
 #: One key of each kind, shared by the providers (each issuer still has its own key cache), the same

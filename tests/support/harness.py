@@ -8,18 +8,17 @@ anything else (a bug).
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from enum import Enum
 from types import ModuleType
 from typing import Any
 
-from jwt_authorizer.service import AuthorizerService, AuthorizerUnavailableError
+# Re-exported: tests find them here too.
+from devkit.logs import LogWatch as LogWatch  # noqa: PLC0414
+from devkit.logs import watching_logs as watching_logs  # noqa: PLC0414
+from jwt_authorizer import AuthorizerService, AuthorizerUnavailableError
 from local.apigateway import AuthorizerConfigurationError, Decision, evaluate_policy
 
 STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
@@ -95,43 +94,6 @@ def install_clocks(
     handler.reset(clock=clock, now=now)
     service: AuthorizerService = handler.current_service()
     return service
-
-
-@dataclass
-class LogWatch:
-    """Everything the authorizer writes while watched: its Powertools log lines and stdout (metrics)."""
-
-    stream: io.StringIO = field(default_factory=io.StringIO)
-    secrets: list[str] = field(default_factory=list)
-
-    def remember(self, authorization: object) -> None:
-        """Note token material that must never be written: the token, its signature, its signed part."""
-        if not isinstance(authorization, str):
-            return
-        token = authorization.split(" ", 1)[-1]
-        candidates = [authorization, token]
-        parts = token.split(".")
-        if len(parts) >= 3:
-            candidates += [parts[-1], token.rsplit(".", 1)[0]]
-        # Short strings (`a.b.c`, a bare scheme) occur in any text; real signatures are 43+ characters.
-        self.secrets += [text for text in candidates if len(text) >= 16]
-
-    def leaks(self, *other_output: str) -> list[str]:
-        written = "\n".join((self.stream.getvalue(), *other_output))
-        return sorted({secret[:40] for secret in self.secrets if secret in written})
-
-
-@contextmanager
-def watching_logs(logger_name: str) -> Iterator[LogWatch]:
-    """Point the Powertools logger's stream handlers at a buffer (they keep the stdout of import time)."""
-    watch = LogWatch()
-    handlers = [h for h in logging.getLogger(logger_name).handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(watch.stream) for h in handlers]
-    try:
-        yield watch
-    finally:
-        for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
 
 
 class SteppingClock:

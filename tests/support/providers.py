@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.tokens import REMOVE, SigningKey, jwks_of
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError, TokenRejected
-from jwt_authorizer.jwks import JwksCache
-from jwt_authorizer.keys import ParsedJwks, parse_jwks
-from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import CloudWatchTelemetry
+from jwt_authorizer import (
+    AuthorizerService,
+    CloudWatchTelemetry,
+    JwksCache,
+    JwksFetchError,
+    ParsedJwks,
+    Settings,
+    TokenRejected,
+    parse_jwks,
+)
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/messages"

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import public_api
-from jwt_authorizer.compact import bearer_token, decode_unverified
-from jwt_authorizer.method_arn import MethodArn
+from jwt_authorizer import MethodArn, bearer_token, decode_unverified
 from tests.support.api_events import EVENTS_DIR, FakeLambdaContext, load_event
 
 #: Each proxy event: its function, route and the status it gets from the function, on an empty table.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.checkov_gate import ROOT, Accepted, Finding, judge, load_baseline, read_report
+from tools.checkov_gate import ROOT, Accepted, Finding, judge, load_baseline, read_report
 
 pytestmark = pytest.mark.unit
 

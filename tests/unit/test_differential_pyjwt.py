@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.tokens import REMOVE
-from jwt_authorizer.config import is_cognito_issuer
+from jwt_authorizer import is_cognito_issuer
 from tests.support.differential import ENCODINGS, SIDES, SIGNATURES, SPELLINGS, Recipe, forge
 from tests.support.providers import NOW, PROVIDER_SHAPES, ProviderShape, authorize
 

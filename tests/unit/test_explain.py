@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from devkit.tokens import REMOVE, SigningKey, mint, raw_token, rsa_key
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import ConfigurationError, Reason
-from jwt_authorizer.service import AuthorizerService
+from jwt_authorizer import HINTS, ConfigurationError, Reason, Settings, build_authorizer
 from tests.support.providers import (
     COGNITO_CLIENT_ID,
     COGNITO_ISSUER,
@@ -26,7 +24,7 @@ from tests.support.providers import (
     provider_documents,
     rejection,
 )
-from tools.explain import HINTS, Explanation, explain, main
+from tools.explain import Explanation, explain, main
 
 #: Where no local stack has written its settings, so main() reads this environment as it would in CI.
 NO_STACK = Path(__file__).parent / "no-local-stack-settings.json"
@@ -262,8 +260,8 @@ def _corpus(key: SigningKey) -> dict[str, tuple[str, str | None]]:
 def test_the_explanation_and_the_authorizer_agree_on_every_kind_of_token(key: SigningKey) -> None:
     settings = Settings.from_env(ENV)
     documents = provider_documents(GENERIC_ISSUER, key)
-    authorizer = AuthorizerService.create(
-        settings, QuietTelemetry(), fetcher=StaticFetcher(documents), now=lambda: NOW + 60
+    authorizer = build_authorizer(
+        settings, telemetry=QuietTelemetry(), fetcher=StaticFetcher(documents), now=lambda: NOW + 60
     )
     for name, (token, expected) in _corpus(key).items():
         explanation = run(token, key)

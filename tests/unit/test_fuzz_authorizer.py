@@ -20,13 +20,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
+from devkit.logs import LogWatch
 from devkit.tokens import AUDIENCE, b64url, claims_for, jwks_of, mint, rsa_key, sign_segments
-from jwt_authorizer.config import Settings
-from jwt_authorizer.errors import JwksFetchError
-from jwt_authorizer.keys import parse_jwks
-from jwt_authorizer.service import AuthorizerService
-from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
-from tests.support.harness import ROUTE_SCOPES, LogWatch, Outcome, classify, token_event
+from jwt_authorizer import (
+    AuthorizerService,
+    CloudWatchTelemetry,
+    EmfMetrics,
+    JwksFetchError,
+    Settings,
+    build_authorizer,
+    parse_jwks,
+)
+from tests.support.harness import ROUTE_SCOPES, Outcome, classify, token_event
 from tests.support.providers import StaticFetcher
 
 ISSUER = "https://issuer.example.com"
@@ -53,8 +58,8 @@ def _service() -> AuthorizerService:
         }
     )
     telemetry = CloudWatchTelemetry(_logger, EmfMetrics("JwtAuthorizerFuzz", "fuzz"))
-    return AuthorizerService.create(
-        configured, telemetry, fetcher=fetcher, clock=FakeClock(), now=lambda: NOW
+    return build_authorizer(
+        configured, telemetry=telemetry, fetcher=fetcher, clock=FakeClock(), now=lambda: NOW
     )
 
 

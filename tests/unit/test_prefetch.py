@@ -8,9 +8,14 @@ import pytest
 
 from devkit.clock import FakeClock
 from devkit.tokens import SigningKey, jwks_of
-from jwt_authorizer.errors import JwksFetchError, VerificationUnavailable
-from jwt_authorizer.jwks import DeferredObserver, JwksCache
-from jwt_authorizer.keys import ParsedJwks, parse_jwks
+from jwt_authorizer import (
+    DeferredObserver,
+    JwksCache,
+    JwksFetchError,
+    ParsedJwks,
+    VerificationUnavailable,
+    parse_jwks,
+)
 
 ISSUER = "https://issuer.example.com"
 TTL, COOLDOWN, MAX_STALE = 600, 30, 3600

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.tokens import REMOVE, SigningKey, mint
+from jwt_authorizer import AuthorizerService
 from jwt_authorizer.errors import TokenRejected
-from jwt_authorizer.service import AuthorizerService
 from messages_api.errors import InsufficientScope
 from messages_api.identity import Caller
 from route_table import RouteTable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jwt_authorizer.config import Settings, is_cognito_issuer
+from jwt_authorizer import Settings, is_cognito_issuer
 from jwt_authorizer.errors import ConfigurationError
 from tests.support.providers import AUTH0_ISSUER, COGNITO_ISSUER, OKTA_ISSUER
 

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jwt_authorizer.method_arn import MethodArn
-from jwt_authorizer.policy import build_policy
+from jwt_authorizer import MethodArn, build_policy
 from local.apigateway import Decision, evaluate_policy
 from route_table import Route, RouteTable, RouteTableError, first_match, stage_resources
 from tests.support.api_events import ROUTE_SCOPES as TEMPLATE_ROUTE_SCOPES

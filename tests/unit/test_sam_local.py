@@ -16,6 +16,7 @@ from local.sam_local import (
     docker_info,
     gateway_of,
     lambda_architecture,
+    local_dynamodb_endpoint,
     local_parameters,
     runtime_of,
     runtime_python,
@@ -72,6 +73,15 @@ def test_the_functions_trust_the_local_provider_and_reach_it_through_the_contain
     assert parameters["JwksUri"] == f"http://{CONTAINER_HOST_NAME}:3001/.well-known/jwks.json"
     assert parameters["Architecture"] == "x86_64"
     assert parameters.get("LocalDynamoDbEndpoint") in (None, f"http://{CONTAINER_HOST_NAME}:8000")
+
+
+def test_the_local_dynamodb_goes_to_the_functions_that_declare_its_variable_not_through_a_parameter() -> None:
+    options = SamLocalOptions(sam="sam", dynamodb_port=8000)
+    assert local_dynamodb_endpoint(options) == f"http://{CONTAINER_HOST_NAME}:8000"
+    assert local_dynamodb_endpoint(options, host="127.0.0.1") == "http://127.0.0.1:8000"
+    # A template whose functions declare no DYNAMODB_ENDPOINT_URL gets no DynamoDB.
+    example = Path(__file__).resolve().parents[2] / "examples" / "own-api" / "template.yaml"
+    assert local_dynamodb_endpoint(SamLocalOptions(sam="sam", template=example)) is None
 
 
 def test_the_runtime_is_the_templates() -> None:

@@ -17,12 +17,11 @@ import snapshot_restore_py
 
 from devkit.clock import FakeClock
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint
-from jwt_authorizer import snapstart
+from jwt_authorizer import AuthorizerService, snapstart
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import JwksFetchError
 from jwt_authorizer.jwks import HttpJsonFetcher, JwksCache
 from jwt_authorizer.keys import ParsedJwks, parse_jwks
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 
 ISSUER = "https://issuer.example.com"

@@ -10,11 +10,11 @@ import pytest
 
 from devkit.clock import FakeClock
 from devkit.tokens import AUDIENCE, SigningKey, claims_for, jwks_of, mint, split
+from jwt_authorizer import AuthorizerService
 from jwt_authorizer.config import Settings
 from jwt_authorizer.errors import TokenRejected
 from jwt_authorizer.jwks import JwksCache
 from jwt_authorizer.keys import parse_jwks
-from jwt_authorizer.service import AuthorizerService
 from jwt_authorizer.telemetry import CloudWatchTelemetry, EmfMetrics
 from jwt_authorizer.verify import TokenVerifier, VerifiedToken
 from tests.support.policies import denied_resources

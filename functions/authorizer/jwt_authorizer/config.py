@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ from urllib.parse import urlsplit
 from route_table import RouteTable, RouteTableError
 
 from .errors import ConfigurationError
-from .urls import url_problem
+from .urls import LOOPBACK_ONLY, PlainHttp, url_problem
 
 #: Asymmetric JWS algorithms the authorizer can verify. Symmetric (HS*) and `none` are never accepted.
 #: Ed25519 is RFC 9864's fully specified name for EdDSA on an Ed25519 key; EdDSA (deprecated by RFC 9864
@@ -38,16 +37,6 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 #: Verified tokens remembered by a warm function (0 turns the cache off); a few hundred bytes each.
 DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1_000
 
-#: An Amazon Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
-_COGNITO_ISSUER = re.compile(
-    r"https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P=region)_[A-Za-z0-9]+"
-)
-
-
-def is_cognito_issuer(issuer: str) -> bool:
-    """True for an Amazon Cognito user pool, whose access tokens carry `client_id` and no `aud`."""
-    return _COGNITO_ISSUER.fullmatch(issuer) is not None
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -69,21 +58,21 @@ class Settings:
     verified_token_cache_size: int = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
     #: Fetch every issuer's keys in the background from the start of init (JWKS_PREFETCH, default true).
     jwks_prefetch: bool = True
-    #: The SAM CLI runs the function (it sets AWS_SAM_LOCAL=true): answers fit its emulation (sam_cli.py).
-    sam_local: bool = False
+    #: The hosts plain http may reach (ISSUER, JWKS_URI and the URLs discovery names): given by whoever
+    #: starts the authorizer, not read from the environment.
+    plain_http: PlainHttp = LOOPBACK_ONLY
 
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        sam_local = env.get("AWS_SAM_LOCAL") == "true"
-        issuers = _parse_issuers(env.get("ISSUER", ""), sam_local)
+    def from_env(cls, env: Mapping[str, str], plain_http: PlainHttp = LOOPBACK_ONLY) -> Settings:
+        issuers = _parse_issuers(env.get("ISSUER", ""), plain_http)
         jwks_uri = env.get("JWKS_URI", "").strip() or None
         if jwks_uri is not None:
             if len(issuers) > 1:
                 raise ConfigurationError("JWKS_URI", "can only be set with a single ISSUER")
-            problem = url_problem(jwks_uri, sam_local)
+            problem = url_problem(jwks_uri, plain_http)
             if problem:
                 raise ConfigurationError("JWKS_URI", f"{jwks_uri!r} {problem}")
         issuer_audiences = _parse_issuer_audiences(env.get("ISSUER_AUDIENCES", ""), issuers)
@@ -113,7 +102,7 @@ class Settings:
                 env, "VERIFIED_TOKEN_CACHE_SIZE", DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0, 100_000, "entries"
             ),
             jwks_prefetch=_parse_boolean(env, "JWKS_PREFETCH", default=True),
-            sam_local=sam_local,
+            plain_http=plain_http,
         )
 
 
@@ -121,12 +110,12 @@ def _split_list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _parse_issuers(raw: str, sam_local: bool) -> tuple[str, ...]:
+def _parse_issuers(raw: str, plain_http: PlainHttp) -> tuple[str, ...]:
     issuers = _split_list(raw)
     if not issuers:
         raise ConfigurationError("ISSUER", "is required: the issuer URL of your OpenID provider")
     for issuer in issuers:
-        problem = url_problem(issuer, sam_local)
+        problem = url_problem(issuer, plain_http)
         if problem:
             raise ConfigurationError("ISSUER", f"{issuer!r} {problem}")
         if urlsplit(issuer).query:

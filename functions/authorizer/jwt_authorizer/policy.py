@@ -17,6 +17,7 @@ from route_table import Route, stage_resources
 
 from .errors import Reason, TokenRejected
 from .method_arn import MethodArn
+from .providers import CLIENT_ID_CLAIMS
 
 #: What the answer carries besides its policy: the principalId and every member of the context, measured
 #: as the JSON the answer travels in (escapes included). API Gateway documents one bound on an
@@ -48,8 +49,8 @@ def build_policy(method_arn: MethodArn, denied: Iterable[Route]) -> dict[str, An
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:
-    """The OAuth client the token was issued to: client_id (RFC 9068), cid (Okta) or azp (OIDC)."""
-    for name in ("client_id", "cid", "azp"):
+    """The OAuth client the token was issued to: the first of the claims that name it (providers.py)."""
+    for name in CLIENT_ID_CLAIMS:
         value = claims.get(name)
         if isinstance(value, str) and value:
             return value

@@ -1,8 +1,9 @@
-"""The authorizer's answers where the SAM CLI runs it (`sam local start-api`, `sam local invoke`).
+"""The edge for the SAM CLI (`sam local start-api`, `sam local invoke`): applied by the handler only.
 
 The SAM CLI sets AWS_SAM_LOCAL=true in every function container (samcli/local/lambdafn/env_vars.py); only
-then is any of this used. Deployed, API Gateway gets what it documents: `Unauthorized` raised for 401, and
-one stage-wide policy that its result cache can reuse for every route.
+then does the handler use this edge. Deployed, API Gateway gets what it documents: `Unauthorized` raised
+for 401, and one stage-wide policy that its result cache can reuse for every route. Nothing below the
+handler knows of this module: the pipeline gets an event adapter and a plain-http rule, as data.
 
 The SAM CLI's API Gateway emulation (samcli/local/apigw/, as of SAM CLI 1.170) reads a TOKEN authorizer's
 answer differently, and each answer here meets one of its behaviours:
@@ -18,8 +19,8 @@ answer differently, and each answer here meets one of its behaviours:
   statements only and ignores Deny, so the stage-wide Allow with a Deny for that route would let the
   request through. The SAM CLI has no result cache (it invokes the authorizer for every request), so the
   answer may be for the one method ARN: for a denied route, only the Deny statements (403).
-- Plain http to the machine running the container: the function's own 127.0.0.1 is the container, so the
-  local provider is reached as host.docker.internal or Docker's bridge gateway (urls.py, `private_http`).
+- Plain http to the machine running the container (`CONTAINER_HOSTS`): the function's own 127.0.0.1 is
+  the container, so the local provider is reached as host.docker.internal or Docker's bridge gateway.
 
 An error the authorizer could not check the token for is still raised: the SAM CLI shows 502, API
 Gateway 5xx (the template maps it to 503). Neither is ever an Allow.
@@ -27,10 +28,21 @@ Gateway 5xx (the template maps it to 503). Neither is ever an Allow.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from .errors import TokenRejected
+from .events import TokenEvent
+from .factory import DEPLOYED, Edge
+from .request import Decision
+from .urls import PlainHttp, is_container_host, is_loopback_host
 
 #: Who a refused request is, in the refusal's policy: nobody verified.
 ANONYMOUS = "anonymous"
+CONTAINER_HOSTS = PlainHttp(
+    lambda host: is_loopback_host(host) or is_container_host(host),
+    "loopback hosts and, under the SAM CLI, for host.docker.internal and private-range addresses",
+)
 
 
 def refusal() -> dict[str, Any]:
@@ -52,3 +64,23 @@ def policy_for_this_call(policy: dict[str, Any], this_route_denied: bool) -> dic
         return policy
     deny = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
     return {**policy, "Statement": deny}
+
+
+class SamCliTokenEvent(TokenEvent):
+    """The TOKEN event, answered as `sam local start-api` can show it."""
+
+    def allowed(self, decision: Decision) -> dict[str, Any]:
+        policy = policy_for_this_call(decision.policy, decision.denied_route is not None)
+        return super().allowed(decision._replace(policy=policy))
+
+    def refused(self, rejection: TokenRejected) -> dict[str, Any]:
+        return refusal()
+
+
+SAM_CLI = Edge(SamCliTokenEvent(), CONTAINER_HOSTS)
+
+
+def edge_for(env: Mapping[str, str]) -> Edge:
+    """The SAM CLI's edge when it runs the function (it sets exactly AWS_SAM_LOCAL=true), else the
+    deployed one."""
+    return SAM_CLI if env.get("AWS_SAM_LOCAL") == "true" else DEPLOYED

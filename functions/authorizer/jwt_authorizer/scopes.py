@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Reason, TokenRejected
+from .providers import SCOPE_CLAIMS
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -15,7 +16,7 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     is `_names_in`'s to say, for these claims and SCOPE_CLAIMS' alike.
     """
     scopes: set[str] = set()
-    for name in ("scope", "scp"):
+    for name in SCOPE_CLAIMS:
         value = claims.get(name)
         if value is not None:
             scopes.update(_names_in(name, value))

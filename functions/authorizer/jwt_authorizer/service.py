@@ -1,34 +1,31 @@
-"""The authorizer pipeline and its single error boundary."""
+"""The authorizer pipeline: from a neutral request to a decision, or one of the two failure families.
+
+It knows no event shape (events.py adapts those) and no place it runs in: it raises `TokenRejected` for
+a token that is not acceptable and `VerificationUnavailable` for one that could not be checked, and the
+adapter at the edge says what each means to the caller.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from route_table import first_match
+from route_table import Route, first_match
 
 from .compact import bearer_token
 from .config import Settings
-from .errors import Reason, TokenRejected, VerificationUnavailable
-from .jwks import HttpJsonFetcher, JsonFetcher, JwksCache, build_caches
+from .errors import TokenRejected
+from .jwks import JwksCache
 from .method_arn import MethodArn
 from .policy import build_context, build_policy
-from .sam_cli import policy_for_this_call, refusal
+from .request import AccessRequest, Decision
 from .scopes import granted_scopes, scopes_of
 from .telemetry import Telemetry
 from .token_cache import CachedToken, VerifiedTokenCache
 from .verify import TokenVerifier, VerifiedToken
 
-#: The only error text API Gateway turns into 401; anything else a TOKEN authorizer raises becomes 5xx.
-UNAUTHORIZED = "Unauthorized"
 
-
-class AuthorizerUnavailableError(Exception):
-    """Raised to API Gateway when the token could not be checked: it answers 5xx, never 401 or Allow."""
-
-
-class AuthorizerService:
+class Pipeline:
     def __init__(
         self,
         settings: Settings,
@@ -38,60 +35,33 @@ class AuthorizerService:
         verifier: TokenVerifier | None = None,
     ) -> None:
         """`verifier` defaults to the one the settings describe, over `caches`, on the clock `now`."""
-        self.settings = settings
-        self.caches = caches
         self._telemetry = telemetry
         self._verifier = verifier or TokenVerifier(settings, caches, now=now)
         self._routes = settings.routes
         self._scope_claims = settings.scope_claims
         self.token_cache = VerifiedTokenCache(settings.verified_token_cache_size, caches, now=now)
-        self._sam_local = settings.sam_local
-
-    @classmethod
-    def create(
-        cls,
-        settings: Settings,
-        telemetry: Telemetry,
-        fetcher: JsonFetcher | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], float] = time.time,
-    ) -> AuthorizerService:
-        fetcher = fetcher or HttpJsonFetcher(clock=clock)
-        return cls(settings, telemetry, build_caches(settings, fetcher, telemetry, clock), now=now)
 
     @property
-    def telemetry(self) -> Telemetry:
-        return self._telemetry
+    def verifier(self) -> TokenVerifier:
+        return self._verifier
 
-    def handle(self, event: object) -> dict[str, Any]:
-        """Answer API Gateway: the authorizer result, `Unauthorized` (401) or an unavailable error (5xx)."""
-        try:
-            return self.authorize(event)
-        except TokenRejected as rejection:
-            self._telemetry.rejected(rejection.reason, _rejection_fields(rejection), _route_of(event))
-            if self._sam_local:
-                return refusal()  # the SAM CLI shows any raised error as 502 (sam_cli.py)
-            raise Exception(UNAUTHORIZED) from None  # noqa: TRY002 - API Gateway matches this exact text
-        except VerificationUnavailable as failure:
-            self._telemetry.unavailable(failure.issuer, failure.detail, _route_of(event))
-            raise AuthorizerUnavailableError("the token could not be checked") from None
-        except Exception:
-            self._telemetry.internal_error(_route_of(event))
-            raise AuthorizerUnavailableError("the token could not be checked") from None
+    def decide(self, request: AccessRequest) -> Decision:
+        """The decision for one call; raises TokenRejected or VerificationUnavailable.
 
-    def authorize(self, event: object) -> dict[str, Any]:
-        """The authorizer result for a TOKEN event; raises TokenRejected or VerificationUnavailable.
-
-        The pipeline, in order: read the event; find the token among those verified before, or verify it
-        and decide what it may do; count the decision for this call's route; answer with the policy.
+        In order: find the token among those verified before, or verify it and decide what it may do;
+        count the decision for this call's route; answer with the policy for the call's stage.
         """
-        method_arn, authorization = read_event(event)
-        decided, key = self.token_cache.lookup(authorization)
+        decided, key = self.token_cache.lookup(request.credential)
         if decided is None:
-            decided = self._decide(self._verifier.verify(bearer_token(authorization)))
+            decided = self._decide(self._verifier.verify(bearer_token(request.credential)))
             self.token_cache.put(key, decided)
-        this_route_denied = self._count(method_arn, decided)
-        return self._answer(method_arn, decided, this_route_denied)
+        denied_route = self._count(request.method_arn, decided)
+        return Decision(
+            decided.principal_id,
+            build_policy(request.method_arn, decided.denied),
+            dict(decided.context),  # a copy: the cached one is never handed out
+            denied_route,
+        )
 
     def _decide(self, verified: VerifiedToken) -> CachedToken:
         """What a verified token may do, whatever route and stage it comes to: kept while it is valid."""
@@ -114,48 +84,16 @@ class AuthorizerService:
             key_epoch=verified.key_epoch,
         )
 
-    def _count(self, method_arn: MethodArn, decided: CachedToken) -> bool:
-        """Count the decision for the route this call is for; True when the token is denied that route."""
+    def _count(self, method_arn: MethodArn, decided: CachedToken) -> Route | None:
+        """Count the decision for the route this call is for; the route when the token is denied it."""
         denied = decided.denied
         route = first_match(denied, method_arn.method, method_arn.request_path) if denied else None
         if route is None:
             self._telemetry.allowed()
-            return False
+            return None
         missing = sorted(route.scopes - decided.scopes)
         self._telemetry.route_denied(method_arn.route, decided.principal_id, missing)
-        return True
-
-    def _answer(self, method_arn: MethodArn, decided: CachedToken, this_route_denied: bool) -> dict[str, Any]:
-        policy = build_policy(method_arn, decided.denied)
-        if self._sam_local:
-            policy = policy_for_this_call(policy, this_route_denied)  # it ignores Deny (sam_cli.py)
-        return {
-            "principalId": decided.principal_id,
-            "policyDocument": policy,
-            "context": dict(decided.context),  # a copy: the cached one is never handed out
-        }
+        return route
 
     def reset(self) -> None:
-        for cache in self.caches.values():
-            cache.reset()
         self.token_cache.clear()
-
-
-def read_event(event: object) -> tuple[MethodArn, object]:
-    """The call's method ARN and its Authorization value (unread: the token parser or cache reads it)."""
-    if not isinstance(event, dict):
-        raise TokenRejected(Reason.MALFORMED_EVENT, "the event is not an object")
-    return MethodArn.parse(event.get("methodArn")), event.get("authorizationToken")
-
-
-def _route_of(event: object) -> str | None:
-    if isinstance(event, dict):
-        try:
-            return MethodArn.parse(event.get("methodArn")).route
-        except TokenRejected:
-            return None
-    return None
-
-
-def _rejection_fields(rejection: TokenRejected) -> dict[str, object]:
-    return {"detail": rejection.detail} | rejection.fields

@@ -28,10 +28,11 @@ from .telemetry import Telemetry
 from .token_cache import VerifiedTokenCache
 
 
-def before_snapshot(caches: Iterable[JwksCache], fetcher: HttpJsonFetcher) -> None:
+def before_snapshot(caches: Iterable[JwksCache], fetcher: HttpJsonFetcher | None) -> None:
     for cache in caches:
         cache.before_snapshot()
-    fetcher.close()
+    if fetcher is not None:
+        fetcher.close()
 
 
 def after_restore(

@@ -3,8 +3,9 @@
 Two kinds of URL, two rules:
 
 - **Configured** (`ISSUER`, `JWKS_URI`): chosen by the operator, checked once at cold start
-  (`url_problem`). https anywhere; plain http only to this machine (loopback), and, where the
-  configuration allows private addresses (local runs in containers), to the machine running the container.
+  (`url_problem`). https anywhere; plain http only to the hosts the authorizer is given (`PlainHttp`, data
+  from whoever starts it): deployed, this machine (loopback) only; a local run in a container may add the
+  machine running the container.
 - **Learned at run time** (the `jwks_uri` of a discovery document): chosen by whoever serves that document,
   checked before it is fetched (`learned_url_problem`). It must be https to a public destination: never
   plain http, never a loopback, link-local or private address, nor a name that stands for one. The one
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
 #: How a container reaches the machine running it: Docker Desktop (macOS, Windows) names it
-#: host.docker.internal, and so does `sam local --add-host host.docker.internal:<gateway>` on Linux.
+#: host.docker.internal, and so does a container started with `--add-host host.docker.internal:<gateway>`.
 _CONTAINER_HOST_NAMES = frozenset({"host.docker.internal"})
 #: Names that never denote a public server: `localhost` and `.localhost` (RFC 6761), `.local` (multicast
 #: DNS, RFC 6762), `.home.arpa` (RFC 8375), `.internal` (reserved by ICANN for private use in 2024; Docker's
@@ -57,29 +59,29 @@ def is_container_host(host: str) -> bool:
     )
 
 
-def url_problem(url: str, private_http: bool = False) -> str | None:
-    """Why a configured URL (`ISSUER`, `JWKS_URI`) may not be used, or None when it may.
+@dataclass(frozen=True)
+class PlainHttp:
+    """The hosts plain http may reach: data that whoever starts the authorizer gives it, never a mode."""
 
-    `private_http` also allows plain http to the machine running the container (host.docker.internal and
-    private-range addresses): where the SAM CLI runs the function, the local provider is there, and the
-    function's own 127.0.0.1 is the container.
-    """
+    allows: Callable[[str], bool]
+    #: Completes "plain http is allowed only for ...", in the message that refuses a URL.
+    description: str
+
+
+#: Where the authorizer is deployed: plain http only on this machine.
+LOOPBACK_ONLY = PlainHttp(is_loopback_host, "loopback hosts")
+
+
+def url_problem(url: str, plain_http: PlainHttp = LOOPBACK_ONLY) -> str | None:
+    """Why a configured URL (`ISSUER`, `JWKS_URI`) may not be used, or None when it may."""
     parts, problem = _parts(url)
     if parts is None:
         return problem
-    host = str(parts.hostname)
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and is_loopback_host(host):
+    if parts.scheme == "http" and plain_http.allows(str(parts.hostname)):
         return None
-    if parts.scheme == "http" and private_http and is_container_host(host):
-        return None
-    if private_http:
-        return (
-            "must use https (plain http is allowed only for loopback hosts and, under the SAM CLI, for"
-            " host.docker.internal and private-range addresses)"
-        )
-    return "must use https (plain http is allowed only for loopback hosts)"
+    return f"must use https (plain http is allowed only for {plain_http.description})"
 
 
 def learned_url_problem(url: str, configured_origins: frozenset[str]) -> str | None:

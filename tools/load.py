@@ -44,9 +44,9 @@ import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devkit.logs import LogWatch, watching_logs
 from local.provider import TOKEN_PATH, KeyStore, TokenIssuer
 from local.stack import LocalStack, StackOptions
-from tests.support.harness import LogWatch, watching_logs
 
 CLIENT = ("dev-client", "dev-secret")
 BOTH_SCOPES = "messages:read messages:write"
@@ -124,8 +124,8 @@ class _Provider:
     """The token endpoint of the running local provider, and the rotation of its key store."""
 
     def __init__(self, stack: LocalStack, key_file: Path, forger: rsa.RSAPrivateKey, pool: int) -> None:
-        assert stack.provider_url is not None
-        assert stack.issuer is not None
+        if stack.provider_url is None or stack.issuer is None:
+            raise RuntimeError("the load needs the stack's own provider")
         self._token_url = f"{stack.provider_url}{TOKEN_PATH}"
         # Tokens are minted again after the rotation, while other workers' invocations swap os.environ
         # (local/lambdas.py). A requests session that trusts the environment iterates os.environ for
@@ -205,7 +205,8 @@ def local_stack(authorizer_cache_ttl: int) -> Iterator[tuple[LocalStack, _Counti
         # Counting from the start: the authorizer's cold start fetches the keys while the stack is built.
         stack = LocalStack(options, log=lines.append, wrap_issuer=_CountingIssuer)
         counting = stack.issuer
-        assert isinstance(counting, _CountingIssuer)
+        if not isinstance(counting, _CountingIssuer):
+            raise RuntimeError("the load needs the stack's own provider")
         stack.start()
         try:
             yield stack, counting, key_file, lines

@@ -1,7 +1,7 @@
 """The template's operational options, each combination of them, and the template CloudFormation would
 deploy for one combination.
 
-    python -m tests.support.stack_options DIR   # template.yaml as deployed with each combination, in DIR
+    python -m tools.stack_options DIR   # template.yaml as deployed with each combination, in DIR
 
 `instantiate` decides every condition that depends on parameters alone, keeps only the resources and
 outputs whose condition holds, and takes the chosen branch of each Fn::If. Conditions on pseudo parameters
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 # Each option and the values whose templates differ. The provider is not an option here, but the two
 # modes create different resources, so every combination is taken in both.

@@ -1,8 +1,8 @@
 """`make checkov`: checkov on template.yaml and on what CloudFormation would deploy from it, every finding
 held against .ci/checkov-baseline.yaml.
 
-    python -m tests.support.checkov_gate prepare DIR          # the deployed templates checkov reads
-    python -m tests.support.checkov_gate check REPORT BASELINE
+    python -m tools.checkov_gate prepare DIR          # the deployed templates checkov reads
+    python -m tools.checkov_gate check REPORT BASELINE
 
 The deployed templates are the translation with the defaults (the self-contained mode, nothing opt-in on)
 and with every option on, so each resource the template can create is read at least once. `check` fails on
@@ -24,9 +24,9 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
-from tests.support.stack_options import instantiate, translate
+from tools.stack_options import instantiate, translate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DEPLOYED = {
     "defaults": {},
     "everything-on": {
