@@ -11,9 +11,9 @@ import pytest
 from cfnlint.api import lint
 from samtranslator.yaml_helper import yaml_parse
 
-from local.http_api import HttpApiSpec, load_http_api, serves_http_api
-from local.template import ApiSpec, load_api
-from tests.support import stack_options
+from local.http_api import load_http_api, serves_http_api
+from local.template import ApiSpec, HttpApiSpec, load_api
+from tools import stack_options
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_TEMPLATE = ROOT / "examples" / "http-api" / "template.yaml"

@@ -14,9 +14,9 @@ import pytest
 
 from devkit.clock import FakeClock
 from local.gateway import Request, Response
-from local.http_api import HttpApiSpec, HttpAuthorizerSpec, HttpGateway
+from local.http_api import HttpGateway
 from local.lambdas import LambdaFunction
-from local.template import RouteSpec
+from local.template import HttpApiSpec, HttpAuthorizerSpec, RouteSpec
 
 PLACEHOLDER = "t0k3n"  # the scripted authorizers read no token
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:local0api1/$default"
