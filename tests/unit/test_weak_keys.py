@@ -141,6 +141,24 @@ def test_without_openssl_the_prime_test_gives_the_same_answers(monkeypatch: pyte
 
 
 @pytest.mark.usefixtures("no_remembered_verdicts")
+def test_an_openssl_that_refuses_the_tests_exponent_costs_time_never_a_real_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another OpenSSL build may refuse e = n - 2 outright (a ValueError): the test falls back to Python.
+    def refusing(modulus: int, base: int) -> bool:
+        raise ValueError("public exponent too large")
+
+    monkeypatch.setattr(weak_keys, "_openssl_fermat", refusing)
+    monkeypatch.setattr(weak_keys, "_openssl_checked", {})
+    real = rsa.generate_private_key(65537, 2048).public_key().public_numbers()
+    assert rsa_key_problem(real.n, real.e) is None
+    assert rsa_key_problem(PRIME_2048, 65537) == (
+        "a prime modulus: the private exponent is the inverse of e modulo n - 1"
+    )
+    assert weak_keys._openssl_computes_fermat(2048) is False
+
+
+@pytest.mark.usefixtures("no_remembered_verdicts")
 def test_a_key_seen_before_is_not_tested_again(monkeypatch: pytest.MonkeyPatch) -> None:
     real = rsa.generate_private_key(65537, 2048).public_key().public_numbers()
     tested: list[int] = []

@@ -144,9 +144,12 @@ def _fermat_base_holds(modulus: int, base: int, encoded: int) -> bool:
     s = m^-1 mod n it succeeds exactly when s^(n-2) = s^-1, that is when s^(n-1) = 1: Fermat's test for
     the base s.
     """
-    if not _openssl_computes_fermat(modulus.bit_length()):
-        return pow(base, modulus - 2, modulus) == encoded
-    return _openssl_fermat(modulus, base)
+    if _openssl_computes_fermat(modulus.bit_length()):
+        try:
+            return _openssl_fermat(modulus, base)
+        except ValueError:
+            pass  # an OpenSSL that refuses this exponent after all: Python's answer is the same, slower
+    return pow(base, modulus - 2, modulus) == encoded
 
 
 def _encoded_probe(modulus: int) -> int:
@@ -178,5 +181,9 @@ def _openssl_computes_fermat(bits: int) -> bool:
     known = next(prime for prime in _KNOWN_PRIMES if prime.bit_length() >= bits)
     with _lock:
         if known not in _openssl_checked:
-            _openssl_checked[known] = _openssl_fermat(known, pow(_encoded_probe(known), -1, known))
+            try:
+                holds = _openssl_fermat(known, pow(_encoded_probe(known), -1, known))
+            except ValueError:  # an OpenSSL that refuses such exponents must not cost a real key
+                holds = False
+            _openssl_checked[known] = holds
         return _openssl_checked[known]
