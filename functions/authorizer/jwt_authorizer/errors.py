@@ -34,8 +34,9 @@ class Reason(StrEnum):
     # The event and the Authorization value
     MALFORMED_EVENT = (
         "malformed_event",
-        "the event is not a TOKEN authorizer event with a string methodArn of this API:"
-        " is the authorizer configured as TYPE TOKEN (not REQUEST) in API Gateway?",
+        "the event is neither a TOKEN authorizer event with a string methodArn nor an HTTP API's payload"
+        " 2.0 REQUEST event with a routeArn and routeKey: is the authorizer a TOKEN authorizer (REST API),"
+        " or a Lambda authorizer with payload format 2.0 (HTTP API)?",
     )
     MALFORMED_HEADER = (
         "malformed_header",
