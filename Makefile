@@ -116,12 +116,14 @@ build: check-runtime $(SAM_VENV)/.installed
 
 ## sam-local: the functions in Docker under `sam local start-api` on 127.0.0.1:$(API_PORT), the local provider
 ## on :$(PROVIDER_PORT) and DynamoDB on :$(DYNAMODB_PORT), in the foreground; built for this machine into
-## .aws-sam/local. More SAM CLI arguments: SAM_LOCAL_ARGS="--skip-pull-image --warm-containers LAZY"
+## .aws-sam/local. More SAM CLI arguments: SAM_LOCAL_ARGS="--skip-pull-image --warm-containers LAZY";
+## another template: TEMPLATE=examples/http-api/template.yaml
 SAM_LOCAL_ARGS ?=
 sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
 	$(BIN)/python -m local sam-local --sam $(SAM_VENV)/bin/sam --api-port $(API_PORT) \
 		--provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) $(if $(filter command line environment,$(origin RUNTIME_PYTHON)), \
-		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(DPOP),--parameter 'Dpop=$(DPOP)')
+		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(TEMPLATE),--template '$(TEMPLATE)') \
+		$(if $(DPOP),--parameter 'Dpop=$(DPOP)')
 
 ## test-sam: only the SAM CLI tests (sam local start-api through make sam-local, sam local invoke for every
 ## event in events/); they need Docker and the Lambda Python base image, and are skipped without them
@@ -135,13 +137,15 @@ check-runtime:
 		"$(RUNTIME_PYTHON) is not on PATH or does not run (an inactive pyenv shim?). Install $(RUNTIME)," \
 		"or run make build RUNTIME_PYTHON=/path/to/$(RUNTIME)" >&2; exit 1; }
 
-## validate: sam validate --lint on the template as deployed with each combination of its options
+## validate: sam validate --lint on the template as deployed with each combination of its options, and on
+## the HTTP API variant (examples/http-api/template.yaml)
 validate: $(STAMP) $(SAM_VENV)/.installed
 	rm -rf .aws-sam/variants
 	$(BIN)/python -m tools.stack_options .aws-sam/variants
 	@for template in .aws-sam/variants/*.json; do \
 		$(SAM) validate --lint --template "$$template" >/dev/null || { echo "$$template: invalid" >&2; exit 1; }; \
 	done; echo "sam validate --lint: all $$(ls .aws-sam/variants | wc -l) combinations valid"
+	$(SAM) validate --lint --template examples/http-api/template.yaml
 
 # checkov in a virtualenv of its own: its pinned dependencies never meet the development tools in .venv.
 CHECKOV_VENV := .venv-checkov

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 class FakeClock:
     def __init__(self, start: float = 1_000.0) -> None:
@@ -12,3 +14,13 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class OffsetWallClock:
+    """The wall clock moved by `offset` seconds: a local provider on it mints tokens already expired."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset

@@ -18,13 +18,14 @@ from local import authorizer_env
 from local.dpop_client import ProofKey
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
+from local.http_api import load_served_api
 from local.lambdas import FunctionLoadError
 from local.provider import TOKEN_PATH, ConfigError, KeyStore, ProviderConfig
 from local.sam_local import SamLocalError, SamLocalOptions, split_arguments
 from local.sam_local import run as run_sam_local
 from local.serving import PortUnavailable
 from local.stack import LocalStack, StackOptions
-from local.template import TemplateError, load_api
+from local.template import HttpApiSpec, TemplateError
 
 DEFAULT_CLIENT = ("dev-client", "dev-secret")
 #: Where template.yaml serves its RFC 9728 metadata (functions/api/messages_api/resource_metadata.py).
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     dynamodb.add_argument("--port", type=int, default=DEFAULT_DYNAMODB_PORT)
 
     sam = commands.add_parser("sam-local", help="the provider and `sam local start-api`, in the foreground")
+    sam.add_argument("--template", type=Path, default=StackOptions.template)
     sam.add_argument("--sam", required=True, help="the SAM CLI to run")
     sam.add_argument("--api-port", type=int, default=3000)
     sam.add_argument("--provider-port", type=int, default=3001)
@@ -170,7 +172,8 @@ def authorizer_environment(stack: LocalStack) -> dict[str, str] | None:
 
 def _dynamodb(args: argparse.Namespace) -> int:
     # Translated with the template's defaults: the tables do not depend on the provider parameters.
-    tables = load_api(args.template, {"IssuerUrl": "https://issuer.invalid", "Audience": "local"}).tables
+    parameters = {"IssuerUrl": "https://issuer.invalid", "Audience": "local"}
+    tables = load_served_api(args.template, parameters).tables
     if not tables:
         raise ValueError(f"{args.template} has no AWS::DynamoDB::Table")
     dynamodb = LocalDynamoDB(args.host, args.port)
@@ -202,6 +205,7 @@ def _sam_local(args: argparse.Namespace) -> int:
         dynamodb_port=args.dynamodb_port,
         sam_arguments=split_arguments(args.sam_args),
         runtime_python=args.runtime_python or None,
+        template=args.template.resolve(),
         parameters=tuple(_parameters(args.parameter).items()),
     )
     return run_sam_local(options)
@@ -210,16 +214,18 @@ def _sam_local(args: argparse.Namespace) -> int:
 def _banner(stack: LocalStack, explain: bool = False) -> str:
     api = stack.api
     authorizer = authorizer_environment(stack) or {}
+    kind = "HTTP API, " if isinstance(api, HttpApiSpec) else ""
     lines = [
         "",
-        f"API       {stack.api_url}  (stage {api.stage}, template {stack.options.template.name})",
+        f"API       {stack.api_url}  ({kind}stage {api.stage}, template {stack.options.template.name})",
     ]
     for route in sorted(api.routes, key=lambda r: (r.path, r.method)):
         guard = f"authorizer {route.authorizer}" if route.authorizer else "open"
         lines.append(f"          {route.method:<6} {route.path:<20} → {route.function} ({guard})")
     if any(route.path == METADATA_PATH for route in api.routes):
         lines.append(
-            f"Metadata  {stack.api_url}{METADATA_PATH}  (RFC 9728: issuer and scopes; the 401 points here)"
+            f"Metadata  {stack.api_url}{METADATA_PATH}  (RFC 9728: issuer and scopes"
+            + ("; the 401 points here)" if not kind else ")")
         )
     if stack.dynamodb is not None:
         names = ", ".join(table.name for table in api.tables.values())

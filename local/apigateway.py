@@ -19,7 +19,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+_Key = TypeVar("_Key")
+_Result = TypeVar("_Result")
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -112,13 +115,7 @@ class AuthorizerResult:
     def parse(cls, result: object) -> AuthorizerResult:
         if not isinstance(result, dict):
             raise AuthorizerConfigurationError("the authorizer result is not an object")
-        principal_id = result.get("principalId")
-        if not isinstance(principal_id, str) or not principal_id:
-            raise AuthorizerConfigurationError("principalId is missing or not a string")
-        policy = result.get("policyDocument")
-        if not isinstance(policy, dict):
-            raise AuthorizerConfigurationError("policyDocument is missing or not an object")
-        _statements(policy)  # refuse a malformed policy now, as API Gateway does
+        principal_id, policy = principal_and_policy(result)
         context = result.get("context") or {}
         if not isinstance(context, dict):
             raise AuthorizerConfigurationError("context is not an object")
@@ -137,6 +134,18 @@ class AuthorizerResult:
             "principalId": self.principal_id,
             "integrationLatency": integration_latency_ms,
         }
+
+
+def principal_and_policy(result: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An IAM policy answer's principalId and policyDocument; AuthorizerConfigurationError if malformed."""
+    principal_id = result.get("principalId")
+    if not isinstance(principal_id, str) or not principal_id:
+        raise AuthorizerConfigurationError("principalId is missing or not a string")
+    policy = result.get("policyDocument")
+    if not isinstance(policy, dict):
+        raise AuthorizerConfigurationError("policyDocument is missing or not an object")
+    _statements(policy)  # refuse a malformed policy now, as API Gateway does
+    return principal_id, policy
 
 
 def _stringified(value: ContextValue) -> str | None:
@@ -199,19 +208,20 @@ def _wildcard(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     return re.compile(regex, re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
 
 
-# The authorizer result cache -------------------------------------------------------------------------
+# The authorizer result cache (a REST API's keyed by the identity header, an HTTP API's by its identity
+# sources' values) -------------------------------------------------------------------------
 
 
-class AuthorizerCache:
+class AuthorizerCache(Generic[_Key, _Result]):
     """Authorizer results by identity value, for `ttl_seconds`, reused by every route of the API."""
 
     def __init__(self, ttl_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._entries: dict[str, tuple[float, AuthorizerResult]] = {}
+        self._entries: dict[_Key, tuple[float, _Result]] = {}
         self._lock = threading.Lock()
 
-    def get(self, identity: str) -> AuthorizerResult | None:
+    def get(self, identity: _Key) -> _Result | None:
         with self._lock:
             entry = self._entries.get(identity)
             if entry is None:
@@ -222,7 +232,7 @@ class AuthorizerCache:
                 return None
             return result
 
-    def put(self, identity: str, result: AuthorizerResult) -> None:
+    def put(self, identity: _Key, result: _Result) -> None:
         if self.ttl_seconds <= 0:
             return  # a TTL of 0 turns caching off
         with self._lock:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from local.apigateway import (
@@ -72,7 +72,7 @@ class _Authorizer:
     spec: AuthorizerSpec
     function: LambdaFunction
     expression: re.Pattern[str] | None
-    cache: AuthorizerCache
+    cache: AuthorizerCache[str, AuthorizerResult]
 
 
 @dataclass
@@ -459,6 +459,12 @@ def _scalar(value: object) -> str:
 Log = Callable[[str], None]
 
 
+class RequestPipeline(Protocol):
+    """A gateway's whole pipeline: this module's REST API, or local/http_api.py's HTTP API."""
+
+    def handle(self, request: Request) -> Response: ...
+
+
 def console_line(request: Request, response: Response, latency_ms: float) -> str:
     path = split_target(request.target)[0]
     return f"{request.method} {path} → {response.status} in {latency_ms:.1f} ms · {response.decision}"
@@ -471,7 +477,7 @@ class GatewayServer(BackgroundServer):
     """
 
     def __init__(
-        self, gateway: Gateway | None, host: str = "127.0.0.1", port: int = 3000, log: Log = print
+        self, gateway: RequestPipeline | None, host: str = "127.0.0.1", port: int = 3000, log: Log = print
     ) -> None:
         self.gateway = gateway
         server = self

@@ -46,10 +46,11 @@ from local.apigateway import REGION
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import ENDPOINT_VARIABLE as DYNAMODB_ENDPOINT_VARIABLE
 from local.dynamodb import LocalDynamoDB
+from local.http_api import load_served_api
 from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import check_free, port_of
 from local.stack import ROOT, StackOptions
-from local.template import declared_parameters, declares_variable, load_api, read_template, resolve_before_sam
+from local.template import declared_parameters, declares_variable, read_template, resolve_before_sam
 
 CONTAINER_HOST_NAME = "host.docker.internal"
 BUILD_DIR = ROOT / ".aws-sam" / "local" / "build"
@@ -69,7 +70,8 @@ def lambda_architecture(machine: str | None = None) -> str:
 
 def runtime_of(template: Path) -> str:
     """The functions' Runtime (python3.12, ...): all of them share one, from Globals."""
-    runtimes = {spec.runtime for spec in load_api(template, _placeholder_provider()).functions.values()}
+    functions = load_served_api(template, _placeholder_provider()).functions
+    runtimes = {spec.runtime for spec in functions.values()}
     if len(runtimes) != 1:
         raise SamLocalError(f"{template.name}: the functions have several runtimes, {sorted(runtimes)}")
     return runtimes.pop()
@@ -236,7 +238,7 @@ def resolve_built_template(path: Path, parameters: dict[str, str]) -> None:
 def local_dynamodb_endpoint(options: SamLocalOptions, host: str = CONTAINER_HOST_NAME) -> str | None:
     """Where the functions that declare DYNAMODB_ENDPOINT_URL find the local DynamoDB, as a container
     reaches it through `host`; None when no function of the template declares it."""
-    api = load_api(options.template, _placeholder_provider() | dict(options.parameters))
+    api = load_served_api(options.template, _placeholder_provider() | dict(options.parameters))
     if not declares_variable(api, DYNAMODB_ENDPOINT_VARIABLE):
         return None
     return f"http://{host}:{options.dynamodb_port}"
@@ -332,7 +334,7 @@ def run(options: SamLocalOptions) -> int:
 
 def _start_dynamodb(options: SamLocalOptions, addresses: list[str], running: ExitStack) -> None:
     """The template's tables in moto's server; one server per address, one in-memory store for all."""
-    tables = load_api(options.template, _placeholder_provider() | dict(options.parameters)).tables
+    tables = load_served_api(options.template, _placeholder_provider() | dict(options.parameters)).tables
     for index, address in enumerate(addresses):
         with port_of("the local DynamoDB", "DYNAMODB_PORT", "make sam-local"):
             dynamodb = LocalDynamoDB(address, options.dynamodb_port)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from local.dynamodb import ENDPOINT_VARIABLE, LocalDynamoDB
 from local.gateway import Gateway, GatewayServer, Log
+from local.http_api import HttpGateway, load_served_api
 from local.lambdas import LambdaFunction
 from local.provider import KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import port_of
-from local.template import ApiSpec, declared_parameters, declares_variable, load_api, with_variable
+from local.template import ApiSpec, HttpApiSpec, declared_parameters, declares_variable, with_variable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +81,7 @@ class LocalStack:
             declared = declared_parameters(options.template)
             if "PublicApiUrl" in declared:
                 parameters.setdefault("PublicApiUrl", self.api_server.url)
-            self.api: ApiSpec = load_api(options.template, parameters, options.api)
+            self.api: ApiSpec | HttpApiSpec = load_served_api(options.template, parameters, options.api)
             if declares_variable(self.api, ENDPOINT_VARIABLE):
                 endpoint = options.dynamodb_endpoint
                 if endpoint is None:
@@ -100,7 +101,11 @@ class LocalStack:
             if self.dynamodb is not None:
                 self.dynamodb.stop()
             raise
-        self.gateway = Gateway(self.api, functions, clock=clock)
+        self.gateway: Gateway | HttpGateway = (
+            HttpGateway(self.api, functions, clock=clock)
+            if isinstance(self.api, HttpApiSpec)
+            else Gateway(self.api, functions, clock=clock)
+        )
         self.api_server.gateway = self.gateway
 
     @property

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from local.apigateway import ACCOUNT_ID, API_ID, REGION, GatewayResponse
 from local.request_authorizer import identity_headers
@@ -90,7 +90,32 @@ class ApiSpec:
     tables: dict[str, TableSpec] = field(default_factory=dict)
 
 
-def with_variable(api: ApiSpec, name: str, value: str) -> ApiSpec:
+@dataclass(frozen=True)
+class HttpAuthorizerSpec:
+    name: str
+    function: str  # logical id
+    #: Selection expressions, e.g. "$request.header.Authorization"; all required, together the cache key.
+    identity_sources: tuple[str, ...]
+    payload_version: str  # "2.0": the only one that runs here
+    simple_responses: bool
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
+    logical_id: str
+    stage: str
+    routes: tuple[RouteSpec, ...]
+    authorizers: dict[str, HttpAuthorizerSpec]
+    functions: dict[str, FunctionSpec]
+    parameters: dict[str, str]
+    tables: dict[str, TableSpec] = field(default_factory=dict)
+
+
+_Api = TypeVar("_Api", bound=ApiSpec | HttpApiSpec)
+
+
+def with_variable(api: _Api, name: str, value: str) -> _Api:
     """The API with the variable `name` set to `value` in each function whose template declares it."""
     functions = {
         logical_id: replace(spec, environment={**spec.environment, name: value})
@@ -101,7 +126,7 @@ def with_variable(api: ApiSpec, name: str, value: str) -> ApiSpec:
     return replace(api, functions=functions)
 
 
-def declares_variable(api: ApiSpec, name: str) -> bool:
+def declares_variable(api: ApiSpec | HttpApiSpec, name: str) -> bool:
     return any(name in spec.environment for spec in api.functions.values())
 
 
@@ -578,9 +603,15 @@ def _gateway_response_resources(resources: dict[str, Any]) -> dict[str, GatewayR
     return responses
 
 
-def _stage_name(resources: dict[str, Any], api_name: str) -> str:
+def _stage_name(
+    resources: dict[str, Any],
+    api_name: str,
+    stage_of: tuple[str, str, str] = ("AWS::ApiGateway::Stage", "RestApiId", API_ID),
+) -> str:
+    """The API's stage: that of the resource of type `stage_of[0]` whose `stage_of[1]` is `stage_of[2]`."""
+    kind, api_property, api_ref = stage_of
     for resource in resources.values():
         properties = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::ApiGateway::Stage" and properties.get("RestApiId") == API_ID:
+        if resource["Type"] == kind and properties.get(api_property) == api_ref:
             return str(properties["StageName"])
     raise TemplateError(f"{api_name} has no stage")

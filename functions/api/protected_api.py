@@ -1,5 +1,8 @@
 """Lambda entry point of the protected routes: GET /profile and the messages, stored in DynamoDB.
 
+It answers a REST API's proxy events and an HTTP API's payload 2.0 events alike (messages_api.event_formats):
+the routes below are written once.
+
 The JWT authorizer has already verified the token and enforced the route's scopes. This function checks
 both again from the authorizer context (defense in depth): a route deployed without the authorizer answers
 500, a token without the route's scopes 403, never 200. Ownership is this function's alone: the token's
@@ -12,21 +15,21 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messages_api.board import MessageBoard
+from messages_api.event_formats import BothFormats, query_of, route_of
 from messages_api.identity import Caller
 from messages_api.messages import PageRequest, parse_message_id, read_new_message_text
-from messages_api.responses import register_error_handlers
 from messages_api.store import MessageStore, StoreSettings, dynamodb_client
 from route_table import RouteTable
 
 logger = Logger()
-app = APIGatewayRestResolver()
-register_error_handlers(app, logger)
+app = Router()
 
 
 def _build_board() -> MessageBoard:
@@ -45,13 +48,13 @@ def reset() -> None:
     board = _build_board()
 
 
-def authorize(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def authorize(resolver: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every request, before its route: who is calling, and do they have the route's scopes."""
-    event = app.current_event
+    event = resolver.current_event
     caller = Caller.from_event(event.raw_event)
-    caller.require(route_scopes.required(event.http_method, event.resource))
-    app.append_context(caller=caller)
-    return next_middleware(app)
+    caller.require(route_scopes.required(*route_of(event)))
+    resolver.append_context(caller=caller)
+    return next_middleware(resolver)
 
 
 app.use(middlewares=[authorize])
@@ -69,7 +72,7 @@ def get_profile() -> dict[str, Any]:
 
 @app.get("/messages")
 def list_messages() -> dict[str, Any]:
-    request = PageRequest.from_query(app.current_event.multi_value_query_string_parameters)
+    request = PageRequest.from_query(query_of(app.current_event))
     return board.newest(request).to_json()
 
 
@@ -101,6 +104,10 @@ def delete_message(message_id: str) -> Response[None]:
     return Response(status_code=204, body=None)
 
 
+both_formats = BothFormats(app, logger)
+
+
+# Both formats carry the request id at requestContext.requestId (API_GATEWAY_REST and API_GATEWAY_HTTP).
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return both_formats.resolve(event, context)

@@ -7,19 +7,21 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messages_api.event_formats import BothFormats
 from messages_api.metadata_route import add_resource_metadata_route
-from messages_api.responses import register_error_handlers
 
 logger = Logger()
-app = APIGatewayRestResolver()
-register_error_handlers(app, logger)
+app = Router()
 add_resource_metadata_route(app, os.environ)
+
+
+both_formats = BothFormats(app, logger)  # a REST API's events and an HTTP API's (payload 2.0)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return both_formats.resolve(event, context)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import jwt
 import pytest
 import requests
 
-from devkit.clock import FakeClock
+from devkit.clock import FakeClock, OffsetWallClock
 from local import authorizer_env
 from local.__main__ import authorizer_environment
 from local.__main__ import main as local_main
@@ -26,23 +25,13 @@ from tests.support.raw_http import send_as_is
 from tools.explain import main as explain_main
 
 
-class ProviderClock:
-    """The provider's wall clock, which a test can move to mint tokens that are already expired."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
 @dataclass
 class Stack:
     api: str
     provider: str
     lines: list[str]
     cache_clock: FakeClock
-    provider_clock: ProviderClock
+    provider_clock: OffsetWallClock
     running: LocalStack
 
     def token_response(self, scope: str | None = None, **kwargs: Any) -> requests.Response:
@@ -68,7 +57,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     lines: list[str] = []
     cache_clock = FakeClock()
-    provider_clock = ProviderClock()
+    provider_clock = OffsetWallClock()
     options = StackOptions(
         api_port=0, provider_port=0, key_file=tmp_path_factory.mktemp("keys") / "provider-keys.json"
     )

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,12 +130,23 @@ class SamLocal:
 
 @pytest.fixture(scope="module")
 def sam_local(skip_unless_docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
-    options = SamLocalOptions(str(SAM), _free_port(), _free_port(), _free_port())
-    log = tmp_path_factory.mktemp("sam-local") / "make-sam-local.log"
+    with running_sam_local(tmp_path_factory.mktemp("sam-local")) as running:
+        yield running
+
+
+@contextmanager
+def running_sam_local(log_dir: Path, template: Path | None = None) -> Iterator[SamLocal]:
+    """`make sam-local` on free ports (for `template`, else template.yaml), until the block ends."""
+    options = SamLocalOptions(
+        str(SAM), _free_port(), _free_port(), _free_port(), template=template or TEMPLATE
+    )
+    log = log_dir / "make-sam-local.log"
+    chosen = [f"TEMPLATE={template.relative_to(ROOT)}"] if template is not None else []
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own Makefile
-            [MAKE, "sam-local", f"API_PORT={options.api_port}", f"PROVIDER_PORT={options.provider_port}",
-             f"DYNAMODB_PORT={options.dynamodb_port}", "SAM_LOCAL_ARGS=--skip-pull-image"],
+            [MAKE, "sam-local", *chosen, f"API_PORT={options.api_port}",
+             f"PROVIDER_PORT={options.provider_port}", f"DYNAMODB_PORT={options.dynamodb_port}",
+             "SAM_LOCAL_ARGS=--skip-pull-image"],
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     running = SamLocal(f"http://127.0.0.1:{options.api_port}", options, log)

@@ -97,3 +97,81 @@ def json_response(response: dict[str, Any]) -> tuple[int, dict[str, Any], dict[s
     assert response["isBase64Encoded"] is False
     body: dict[str, Any] = json.loads(response["body"])
     return response["statusCode"], body, headers
+
+
+def http_api_event(
+    route_key: str,
+    *,
+    path: str | None = None,
+    body: str | None = None,
+    authorizer: dict[str, Any] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    raw_query: str = "",
+    stage: str = "$default",
+    domain: str = "abc123.execute-api.us-east-1.amazonaws.com",
+) -> dict[str, Any]:
+    """An HTTP API's payload 2.0 event for the route `route_key` ("GET /messages/{id}"), shaped as the API
+    Gateway developer guide shows it (http-api-develop-integrations-lambda), with a Lambda authorizer's
+    `context` in `requestContext.authorizer.lambda`.
+
+    `path` is the path the client called, after the stage (the route's path with its parameters filled in
+    unless given); a named stage comes first in `rawPath` and `requestContext.http.path`, as sent.
+    """
+    method, _, route_path = route_key.partition(" ")
+    if path is None:
+        path = route_path
+        for name, value in (path_parameters or {}).items():
+            path = path.replace(f"{{{name}}}", value)
+    sent = path if stage == "$default" else f"/{stage}{path}"
+    query: dict[str, list[str]] = {}
+    for name, _, value in (part.partition("=") for part in raw_query.split("&") if part):
+        query.setdefault(name, []).append(value)
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "abc123",
+        "domainName": domain,
+        "domainPrefix": domain.partition(".")[0],
+        "http": {
+            "method": "GET" if method in ("ANY", "$default") else method,
+            "path": sent,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.1",
+            "userAgent": "curl/8.5.0",
+        },
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": route_key,
+        "stage": stage,
+        "time": "12/Mar/2020:19:03:58 +0000",
+        "timeEpoch": 1583348638390,
+    }
+    if authorizer is not None:
+        request_context["authorizer"] = {"lambda": authorizer}
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": sent,
+        "rawQueryString": raw_query,
+        "headers": {
+            "accept": "*/*",
+            "content-type": "application/json",
+            "host": domain,
+            "user-agent": "curl/8.5.0",
+            "x-forwarded-for": "192.0.2.1",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+        },
+        **({"queryStringParameters": {k: ",".join(v) for k, v in query.items()}} if query else {}),
+        "requestContext": request_context,
+        **({"pathParameters": dict(path_parameters)} if path_parameters else {}),
+        **({"body": body} if body is not None else {}),
+        "isBase64Encoded": False,
+    }
+
+
+def http_json_response(response: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, decoded JSON body and headers of a payload 2.0 response, after checking it is JSON."""
+    headers = dict(response["headers"])
+    assert headers["Content-Type"] == "application/json"
+    assert response["isBase64Encoded"] is False
+    body: dict[str, Any] = json.loads(response["body"])
+    return response["statusCode"], body, headers

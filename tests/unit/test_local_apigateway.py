@@ -219,7 +219,7 @@ def result_for(principal: str) -> AuthorizerResult:
 
 def test_cache_keeps_a_result_per_identity_for_the_ttl() -> None:
     clock = FakeClock()
-    cache = AuthorizerCache(300, clock)
+    cache: AuthorizerCache[str, AuthorizerResult] = AuthorizerCache(300, clock)
     cache.put("Bearer a", result_for("a"))
     cache.put("Bearer b", result_for("b"))
 
@@ -232,7 +232,7 @@ def test_cache_keeps_a_result_per_identity_for_the_ttl() -> None:
 
 
 def test_a_ttl_of_zero_turns_the_cache_off() -> None:
-    cache = AuthorizerCache(0, FakeClock())
+    cache: AuthorizerCache[str, AuthorizerResult] = AuthorizerCache(0, FakeClock())
     cache.put("Bearer a", result_for("a"))
 
     assert cache.get("Bearer a") is None

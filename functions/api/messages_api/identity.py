@@ -1,7 +1,8 @@
 """Who is calling, as the JWT authorizer told API Gateway.
 
-The authorizer's context arrives in `event.requestContext.authorizer`, its values stringified by API
-Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself. The caller is the
+The authorizer's context arrives in `event.requestContext.authorizer` from a REST API, its values
+stringified by API Gateway, next to the `principalId` and `integrationLatency` that API Gateway adds itself;
+from an HTTP API (payload 2.0) in `event.requestContext.authorizer.lambda`. The caller is the
 pair (issuer, subject): a `sub` is unique only within its issuer (OIDC Core section 2), so two trusted
 issuers may each have an alice. The caller's scopes are the names the authorizer checked the routes
 against, read from the context's one `scopes` member through `authorizer_context`, never split out of a
@@ -17,6 +18,7 @@ from typing import Any
 
 from authorizer_context import CLIENT_ID, ISSUER, SCOPES, SUBJECT, ScopesError, decode_scopes
 from messages_api.errors import InsufficientScope, MissingAuthorizerContext
+from messages_api.event_formats import authorizer_context_of
 
 #: Keys of the authorizer context that are not claims: the core ones read into fields, and what API
 #: Gateway adds itself.
@@ -41,8 +43,7 @@ class Caller:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Caller:
-        request_context = event.get("requestContext")
-        context = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
+        context = authorizer_context_of(event)
         if not isinstance(context, Mapping) or not context:
             raise MissingAuthorizerContext("requestContext.authorizer is absent")
         sub, issuer = context.get(SUBJECT), context.get(ISSUER)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from messages_api.errors import InvalidRequest, Misconfigured
 from messages_api.resource_metadata import (
@@ -19,7 +20,7 @@ from messages_api.resource_metadata import (
 )
 
 
-def add_resource_metadata_route(app: APIGatewayRestResolver, env: Mapping[str, str]) -> None:
+def add_resource_metadata_route(app: BaseRouter, env: Mapping[str, str]) -> None:
     """Serve the RFC 9728 document on `app`, from ISSUER, ROUTE_SCOPES and RESOURCE_DOCUMENTATION in `env`.
 
     The variables are read now, at cold start. A bad value breaks only this route (500, logged by the

@@ -86,8 +86,16 @@ def resource_url(event: Mapping[str, Any]) -> str:
     context = event.get("requestContext")
     if not isinstance(context, Mapping):
         raise UnknownResourceUrl("the event has no requestContext")
-    sent, route = context.get("path"), event.get("path")
-    route = route if isinstance(route, str) else context.get("resourcePath")
+    if event.get("version") == "2.0":
+        # An HTTP API's payload 2.0: requestContext.http.path as sent (a named stage first), and the
+        # route's own path in its route key ("GET /.well-known/oauth-protected-resource").
+        http = context.get("http")
+        sent = http.get("path") if isinstance(http, Mapping) else None
+        route_key = event.get("routeKey")
+        route = route_key.partition(" ")[2] if isinstance(route_key, str) else None
+    else:
+        sent, route = context.get("path"), event.get("path")
+        route = route if isinstance(route, str) else context.get("resourcePath")
     if not isinstance(sent, str) or not isinstance(route, str):
         raise UnknownResourceUrl("requestContext.path or the event's path is missing")
     host = context.get("domainName")

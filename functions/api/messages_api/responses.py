@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from messages_api.errors import ApiError
@@ -21,7 +22,7 @@ def error_response(
     )
 
 
-def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
+def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[dict[str, str]]:
         fields = {"error": error.code, **error.log_fields()}

@@ -34,8 +34,9 @@ class Reason(StrEnum):
     # The event and the Authorization value
     MALFORMED_EVENT = (
         "malformed_event",
-        "the event is not the authorizer event DPOP expects (TOKEN when off, REQUEST otherwise) with a"
-        " string methodArn of this API: does the authorizer's type in API Gateway match DPOP?",
+        "the event is not one this authorizer answers: a TOKEN event with a string methodArn (REST API,"
+        " DPOP off), a REST REQUEST event (DPOP allowed or required), or an HTTP API's payload 2.0 event"
+        " with a routeArn and routeKey: does the authorizer's type in API Gateway match DPOP and the API?",
     )
     MALFORMED_HEADER = (
         "malformed_header",

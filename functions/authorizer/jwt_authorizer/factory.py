@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .config import Settings
 from .events import EventAdapter, TokenEvent
+from .http_api import EventShapes, HttpApiEvent
 from .jwks import DeferredObserver, HttpJsonFetcher, JsonFetcher, build_caches
 from .urls import LOOPBACK_ONLY, PlainHttp
 
@@ -28,10 +29,11 @@ DEFAULT_METRICS_NAMESPACE = "JwtAuthorizer"
 
 
 class Edge(NamedTuple):
-    """Where the authorizer runs, as its handler sees it: the event shape it answers and the hosts plain
-    http may reach. Deployed, that is API Gateway's TOKEN event and this machine's loopback only."""
+    """Where the authorizer runs, as its handler sees it: the event shapes it answers and the hosts plain
+    http may reach. Deployed, that is API Gateway's TOKEN event or an HTTP API's payload 2.0 event, and
+    this machine's loopback only."""
 
-    events: EventAdapter = TokenEvent()
+    events: EventAdapter = EventShapes(TokenEvent(), HttpApiEvent())
     plain_http: PlainHttp = LOOPBACK_ONLY
 
 

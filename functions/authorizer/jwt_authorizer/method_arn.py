@@ -1,4 +1,5 @@
-"""The `methodArn` of a TOKEN authorizer event: which API, stage, method and path the call is for."""
+"""The `methodArn` of a TOKEN authorizer event (or the `routeArn` of an HTTP API's): which API, stage,
+method and path the call is for. An HTTP API's stage may be `$default`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .errors import Reason, TokenRejected
 
 _METHOD_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_.-]+)/(?P<method>[A-Z]+|\*)/(?P<path>[^\s]*)"
+    r"(?P<api_id>[A-Za-z0-9]+)/(?P<stage>\$default|[A-Za-z0-9_.-]+)/(?P<method>[A-Z]+|\*)/(?P<path>[^\s]*)"
 )
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from .errors import TokenRejected
 from .events import TokenEvent
 from .factory import DEPLOYED, Edge
+from .http_api import EventShapes, HttpApiEvent
 from .request import Decision
 from .urls import PlainHttp, is_container_host, is_loopback_host
 
@@ -77,7 +78,8 @@ class SamCliTokenEvent(TokenEvent):
         return refusal()
 
 
-SAM_CLI = Edge(SamCliTokenEvent(), CONTAINER_HOSTS)
+#: An HTTP API's payload 2.0 event is read as deployed and answered as the TOKEN event is here.
+SAM_CLI = Edge(EventShapes(SamCliTokenEvent(), HttpApiEvent()), CONTAINER_HOSTS)
 
 
 def edge_for(env: Mapping[str, str]) -> Edge:
