@@ -199,7 +199,7 @@ def explain(
         for passed, line in explain_dpop.proof_lines(
             proof, method, url, compact, unverified.claims, settings, now()
         ):
-            (report.ok if passed else report.fail)(line)
+            (report.note if passed is None else report.ok if passed else report.fail)(line)
     elif scheme.lower() == "dpop" or isinstance(unverified.claims.get("cnf"), dict):
         report.section("DPoP proof (RFC 9449)")
         report.note(

@@ -49,9 +49,10 @@ def request_event(authorization: str, proof: str | None, method: str, url: str) 
 
 def proof_lines(
     proof: str, method: str, url: str, token: str, claims: dict[str, Any], settings: Settings, now: float
-) -> list[tuple[bool, str]]:
-    """What the proof states and each DPoP check's verdict, as (passed, text) lines for the report."""
-    lines: list[tuple[bool, str]] = []
+) -> list[tuple[bool | None, str]]:
+    """What the proof states and each DPoP check's verdict, as (passed, text) lines for the report;
+    passed None for a note (what to do about a failure)."""
+    lines: list[tuple[bool | None, str]] = []
     try:
         unverified = decode_unverified(proof) if proof.count(".") == 2 else None
     except TokenRejected:
@@ -71,7 +72,7 @@ def proof_lines(
     except TokenRejected as rejection:
         detail = f" ({rejection.detail})" if rejection.detail else ""
         lines.append((False, f"{rejection.reason}{detail}"))
-        lines.append((False, f"fix: {rejection.reason.hint}"))
+        lines.append((None, f"fix: {rejection.reason.hint}"))
         return lines
     lines.append((True, f"RFC 9449 section 4.3 checks pass; key thumbprint {proven.thumbprint}"))
     bound = claims.get("cnf", {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
@@ -80,6 +81,6 @@ def proof_lines(
     else:
         reason = Reason.DPOP_KEY_MISMATCH if bound else Reason.DPOP_TOKEN_NOT_BOUND
         lines.append((False, f"{reason}: the token's cnf.jkt is {bound!r}"))
-        lines.append((False, f"fix: {reason.hint}"))
+        lines.append((None, f"fix: {reason.hint}"))
     lines.append((True, "not checked here: whether the proof was used before (only the replay table knows)"))
     return lines

@@ -75,7 +75,7 @@ def test_a_proof_for_another_url_is_explained_with_its_reason_and_hint(
 
     assert (explanation.exit_code, explanation.reason) == (1, "dpop_htu_mismatch")
     assert "  [FAIL] dpop_htu_mismatch (htu 'https://api.example.com/v1/messages/1'" in explanation.text
-    assert "  [FAIL] fix: make the proof for the URL as the client calls it" in explanation.text
+    assert "         fix: make the proof for the URL as the client calls it" in explanation.text
 
 
 def test_a_proof_by_another_key_is_a_key_mismatch(key: SigningKey, client: ProofKey) -> None:
