@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt local/requirements.txt functions/authorizer/requirements.txt \
 	functions/api/requirements.txt
 
-.PHONY: test lint format build check-runtime validate checkov bench clean explain dev token rotate-key load sam-local test-sam
+.PHONY: test lint format build check-runtime validate checkov bench clean explain dev token proof rotate-key load sam-local test-sam
 
 $(STAMP): $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ SCOPE ?=
 TEMPLATE ?=
 PROVIDER_CONFIG ?=
 CLIENT ?= dev-client
+# DPoP (docs/dpop.md): make dev DPOP=required (or allowed) deploys the template with that Dpop mode;
+# make token DPOP=1 asks for a token bound to this machine's DPoP key; make proof signs one request's proof.
+DPOP ?=
+METHOD ?= GET
+URL ?=
+TOKEN ?=
 
 # `make dev` installs only what the local stack runs (local/requirements.txt): about half the time of
 # the full development set, which `make test` and `make lint` add on top. --no-compile: byte-compiling
@@ -46,19 +52,32 @@ $(DEV_STAMP): local/requirements.txt $(REQUIREMENTS) pyproject.toml
 dev: $(DEV_STAMP)
 	$(BIN)/python -m local dev --api-port $(API_PORT) --provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		$(if $(ISSUER),--issuer '$(ISSUER)' --audience '$(AUDIENCE)') $(if $(JWKS_URI),--jwks-uri '$(JWKS_URI)') \
-		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)')
+		$(if $(TEMPLATE),--template '$(TEMPLATE)') $(if $(PROVIDER_CONFIG),--provider-config '$(PROVIDER_CONFIG)') \
+		$(if $(DPOP),--parameter 'Dpop=$(DPOP)')
 
 ## token: print an access token from the running local provider (make token SCOPE="messages:read"),
 ## for CLIENT (a client of local/provider.json; default dev-client)
 token: $(DEV_STAMP)
-	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)' --client-id '$(CLIENT)'
+	@$(BIN)/python -m local token --provider-port $(PROVIDER_PORT) --scope '$(SCOPE)' --client-id '$(CLIENT)' \
+		$(if $(DPOP),--dpop)
+
+## proof: print a DPoP proof for one request (make proof METHOD=POST URL=http://127.0.0.1:3000/messages
+## TOKEN=<the token>), signed with the key `make token DPOP=1` bound the token to; one per request
+proof: $(DEV_STAMP)
+	@$(BIN)/python -m local proof --method '$(METHOD)' --url '$(URL)' --token '$(TOKEN)'
 
 ## rotate-key: sign new tokens with a new key; the old key stays published until its tokens expire
 rotate-key: $(DEV_STAMP)
 	$(BIN)/python -m local rotate-key
 
+# Proofs from an independent DPoP implementation (panva's `dpop` for Node), installed from its lock file
+# when npm is there; without it those tests are skipped and say why.
+DPOP_INTEROP := tests/interop/dpop-js
+$(DPOP_INTEROP)/node_modules/.package-lock.json: $(DPOP_INTEROP)/package.json $(DPOP_INTEROP)/package-lock.json
+	npm ci --prefix $(DPOP_INTEROP) --no-audit --no-fund --loglevel=error
+
 ## test: the whole suite (unit, integration over 127.0.0.1, end to end)
-test: $(STAMP)
+test: $(STAMP) $(if $(shell command -v npm),$(DPOP_INTEROP)/node_modules/.package-lock.json)
 	$(BIN)/python -m pytest
 
 ## load: the local stack on free ports, 5,000 requests at concurrency 50 (valid, forged, under-scoped; the
@@ -103,7 +122,8 @@ SAM_LOCAL_ARGS ?=
 sam-local: $(DEV_STAMP) $(SAM_VENV)/.installed
 	$(BIN)/python -m local sam-local --sam $(SAM_VENV)/bin/sam --api-port $(API_PORT) \
 		--provider-port $(PROVIDER_PORT) --dynamodb-port $(DYNAMODB_PORT) $(if $(filter command line environment,$(origin RUNTIME_PYTHON)), \
-		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(TEMPLATE),--template '$(TEMPLATE)')
+		--runtime-python '$(RUNTIME_PYTHON)') --sam-args='$(SAM_LOCAL_ARGS)' $(if $(TEMPLATE),--template '$(TEMPLATE)') \
+		$(if $(DPOP),--parameter 'Dpop=$(DPOP)')
 
 ## test-sam: only the SAM CLI tests (sam local start-api through make sam-local, sam local invoke for every
 ## event in events/); they need Docker and the Lambda Python base image, and are skipped without them
@@ -151,7 +171,8 @@ checkov: $(STAMP) $(CHECKOV_VENV)/.installed
 ## local stack's install. make exits 0 for an accepted token, else 2; its last line names the tool's own
 ## code (`Error 1`: 401, 2: keys unavailable, 3: bad settings, 4: nothing to explain)
 explain: $(DEV_STAMP)
-	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+	@PYTHONPATH=functions/authorizer:. $(BIN)/python -m tools.explain $(if $(ENV_FILE),--env-file "$(ENV_FILE)") \
+		$(if $(URL),--method '$(METHOD)' --url '$(URL)')
 
 ## bench: warm latency, cold start and JWKS traffic side by side; writes docs/performance.md
 bench: $(STAMP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import cold, jwks_traffic, key_parsing, report, warm
+from bench import cold, dpop, jwks_traffic, key_parsing, report, warm
 from bench.scenario import Scenario
 
 
@@ -13,19 +13,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["warm", "cold", "floor", "jwks", "keys"],
+        choices=["warm", "cold", "floor", "jwks", "keys", "dpop"],
         help="run one part, write no docs (floor: only rows A, B and C of the cold start)",
     )
     parser.add_argument("--rounds", type=int, default=9, help="warm rounds (median taken)")
     parser.add_argument("--cold-runs", type=int, default=11, help="fresh processes per artifact")
     arguments = parser.parse_args(argv)
-    parts = {arguments.only} if arguments.only else {"warm", "cold", "jwks", "keys"}
+    parts = {arguments.only} if arguments.only else {"warm", "cold", "jwks", "keys", "dpop"}
     results = report.Results()
     scenario = Scenario.start()
     try:
         # Warm first: the cold-start builds and processes are the busiest part of the run.
         if "warm" in parts:
             results.warm = warm.measure(scenario, rounds=arguments.rounds)
+        if "dpop" in parts:
+            results.dpop = dpop.measure(scenario, rounds=arguments.rounds)
         if "jwks" in parts:
             results.jwks = jwks_traffic.measure()
         if "keys" in parts:

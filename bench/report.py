@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench import cold as cold_module
 from bench import floor as floor_module
+from bench.dpop import DpopResult
 from bench.jwks_traffic import TrafficResult
 from bench.key_parsing import KeyParseResult
 from bench.warm import WarmResult
@@ -29,6 +30,7 @@ class Results:
     cold: cold_module.ColdResults | None = None
     jwks: list[TrafficResult] = field(default_factory=list)
     keys: list[KeyParseResult] = field(default_factory=list)
+    dpop: list[DpopResult] = field(default_factory=list)
     checks: list[tuple[str, bool]] = field(default_factory=list)
 
     def targets_met(self) -> bool:
@@ -66,6 +68,7 @@ class Results:
             for row in self.keys
             if row.target_ms is not None
         )
+        checks.extend((f"{row.name} ≤ {row.target}x Bearer", row.met) for row in self.dpop if row.target)
         return checks
 
 
@@ -111,6 +114,18 @@ def table(results: Results) -> str:
             elif row.name.startswith("ours, repeated"):
                 target = f"≤ {REPEATED_TOKEN_TARGET}x ({_tick(row.ratio <= REPEATED_TOKEN_TARGET)})"
             lines.append(f"| {row.name} | {row.micros:.1f} | {row.ratio:.2f} | {target} |")
+        lines.append("")
+    if results.dpop:
+        lines += [
+            "### Warm: DPoP against Bearer, new tokens, keys cached (an ES256 proof for every call)",
+            "",
+            "| Decision | µs per call | x Bearer | Target |",
+            "|---|---:|---:|---|",
+        ]
+        for row_dpop in results.dpop:
+            ratio = "" if row_dpop.ratio is None else f"{row_dpop.ratio:.2f}"
+            target = "" if row_dpop.target is None else f"≤ {row_dpop.target}x ({_tick(row_dpop.met)})"
+            lines.append(f"| {row_dpop.name} | {row_dpop.micros:.1f} | {ratio} | {target} |")
         lines.append("")
     if results.cold is not None and results.cold.floor:
         cold = results.cold

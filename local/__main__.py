@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from local import authorizer_env
+from local.dpop_client import ProofKey
 from local.dynamodb import DEFAULT_PORT as DEFAULT_DYNAMODB_PORT
 from local.dynamodb import LocalDynamoDB, LocalDynamoDBError
 from local.http_api import load_served_api
@@ -61,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--scope", default="", help="space-separated scopes (default: all the client's)")
     token.add_argument("--client-id", default=DEFAULT_CLIENT[0])
     token.add_argument("--client-secret", help="default: the client's secret in local/provider.json")
+    token.add_argument(
+        "--dpop",
+        action="store_true",
+        help="send a DPoP proof: the token is bound to this machine's key (.local/dpop-key.pem)",
+    )
+
+    proof = commands.add_parser("proof", help="print a DPoP proof for one request, signed with the DPoP key")
+    proof.add_argument("--method", default="GET", help="the request's method (default GET)")
+    proof.add_argument("--url", required=True, help="the URL the request calls, as the client calls it")
+    proof.add_argument("--token", required=True, help="the access token sent with it (for ath)")
 
     commands.add_parser("rotate-key", help="start signing with a new key; the old one stays published")
 
@@ -79,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     sam.add_argument("--dynamodb-port", type=int, default=DEFAULT_DYNAMODB_PORT)
     sam.add_argument("--runtime-python", help="the functions' runtime Python, if not on PATH by its name")
     sam.add_argument("--sam-args", default="", help="more arguments for sam local start-api, one string")
+    sam.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter"
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -86,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dev(args)
         if args.command == "token":
             return _token(args)
+        if args.command == "proof":
+            return _proof(args)
         if args.command == "dynamodb":
             return _dynamodb(args)
         if args.command == "sam-local":
@@ -105,13 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _parameters(items: list[str]) -> dict[str, str]:
+    """The template parameters given as --parameter NAME=VALUE."""
     parameters = {}
-    for item in args.parameter:
+    for item in items:
         name, separator, value = item.partition("=")
         if not separator:
             raise ValueError(f"--parameter {item!r} is not NAME=VALUE")
         parameters[name] = value
+    return parameters
+
+
+def _dev(args: argparse.Namespace) -> int:
+    parameters = _parameters(args.parameter)
     options = StackOptions(
         template=args.template,
         provider_config=args.provider_config,
@@ -184,6 +206,7 @@ def _sam_local(args: argparse.Namespace) -> int:
         sam_arguments=split_arguments(args.sam_args),
         runtime_python=args.runtime_python or None,
         template=args.template.resolve(),
+        parameters=tuple(_parameters(args.parameter).items()),
     )
     return run_sam_local(options)
 
@@ -255,14 +278,15 @@ def _token(args: argparse.Namespace) -> int:
             return 1
         secret = client.secret
     credentials = f"{urllib.parse.quote_plus(args.client_id)}:{urllib.parse.quote_plus(secret)}"
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{args.provider_port}{TOKEN_PATH}",
-        data=urllib.parse.urlencode(fields).encode(),
-        headers={
-            "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
+    endpoint = f"http://127.0.0.1:{args.provider_port}{TOKEN_PATH}"
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    if args.dpop:
+        # RFC 9449 section 5: a proof for this POST binds the token to the key (cnf.jkt, token_type DPoP).
+        headers["DPoP"] = ProofKey.load_or_create().proof("POST", endpoint)
+    request = urllib.request.Request(endpoint, data=urllib.parse.urlencode(fields).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             print(json.load(response)["access_token"])
@@ -277,6 +301,12 @@ def _token(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1
+
+
+def _proof(args: argparse.Namespace) -> int:
+    """A proof for one request: a fresh jti and iat each time, so print a new one for every call."""
+    print(ProofKey.load_or_create().proof(args.method, args.url, args.token.strip()))
+    return 0
 
 
 def _rotate_key() -> int:

@@ -34,6 +34,7 @@ from local.apigateway import (
     routed_segments,
 )
 from local.lambdas import LambdaFunction
+from local.request_authorizer import cache_key, missing_identity, request_authorizer_event
 from local.serving import BackgroundServer, KeepAliveHandler
 from local.template import ApiSpec, AuthorizerSpec, RouteSpec
 
@@ -142,25 +143,34 @@ class Gateway:
     # The authorizer -----------------------------------------------------------------------------------
 
     def _authorize(self, call: _Call, authorizer: _Authorizer) -> tuple[Response | None, str]:
-        identity = call.header(authorizer.spec.identity_header)
-        if identity is None or not identity_is_acceptable(identity, authorizer.expression):
-            reason = "missing" if identity is None else "fails the validation expression"
-            return (
-                self._gateway_response(call, "UNAUTHORIZED", UNAUTHORIZED),
-                f"unauthorized ({authorizer.spec.identity_header} {reason}; authorizer not called)",
-            )
         assert call.route is not None  # noqa: S101 - set by handle() before authorizing
         arn = method_arn(API_ID, self.api.stage, call.request.method, call.raw_path)
-        result = authorizer.cache.get(identity)
+        if authorizer.spec.kind == "REQUEST":
+            missing = missing_identity(authorizer.spec.identity_headers, call.header)
+            if missing is not None:
+                return (
+                    self._gateway_response(call, "UNAUTHORIZED", UNAUTHORIZED),
+                    f"unauthorized ({missing} missing; authorizer not called)",
+                )
+            identity = cache_key(authorizer.spec.identity_headers, call.header)
+            event = self._request_authorizer_event(call, arn)
+        else:
+            identity = call.header(authorizer.spec.identity_header)
+            if identity is None or not identity_is_acceptable(identity, authorizer.expression):
+                reason = "missing" if identity is None else "fails the validation expression"
+                return (
+                    self._gateway_response(call, "UNAUTHORIZED", UNAUTHORIZED),
+                    f"unauthorized ({authorizer.spec.identity_header} {reason}; authorizer not called)",
+                )
+            event = {"type": "TOKEN", "authorizationToken": identity, "methodArn": arn}
+        result = authorizer.cache.get(identity) if identity is not None else None
         source = "cached"
         latency_ms = 0
         if result is None:
             source = "authorizer called"
             started = time.perf_counter()
             try:
-                raw = authorizer.function.invoke(
-                    {"type": "TOKEN", "authorizationToken": identity, "methodArn": arn}
-                )
+                raw = authorizer.function.invoke(event)
             except Exception as error:  # what Lambda reports as the function's error
                 if str(error) == UNAUTHORIZED:
                     return self._gateway_response(call, "UNAUTHORIZED", UNAUTHORIZED), "unauthorized"
@@ -176,7 +186,8 @@ class Gateway:
                     self._gateway_response(call, "AUTHORIZER_CONFIGURATION_ERROR", None),
                     f"authorizer configuration error ({problem})",
                 )
-            authorizer.cache.put(identity, result)
+            if identity is not None:
+                authorizer.cache.put(identity, result)
         call.authorizer = result.request_context(latency_ms)
         verdict = evaluate_policy(result.policy, arn)
         summary = f"principal {result.principal_id}, {source}"
@@ -187,6 +198,26 @@ class Gateway:
             message = "User is not authorized to access this resource"
             return self._gateway_response(call, "ACCESS_DENIED", message), f"no allow ({summary})"
         return None, f"allow ({summary})"
+
+    def _request_authorizer_event(self, call: _Call, arn: str) -> dict[str, Any]:
+        assert call.route is not None  # noqa: S101 - set by handle() before authorizing
+        request = call.request
+        return request_authorizer_event(
+            method_arn=arn,
+            resource=call.route.path,
+            path=call.path,
+            raw_path=call.raw_path,
+            method=request.method,
+            headers=[*request.headers, *self._forwarding_headers(request)],
+            query=call.query,
+            path_parameters=call.path_parameters,
+            stage=self.api.stage,
+            host=request.host,
+            request_id=call.request_id,
+            identity=_identity(request, call.header("User-Agent")),
+            api_id=API_ID,
+            account_id=ACCOUNT_ID,
+        )
 
     # The integration ----------------------------------------------------------------------------------
 

@@ -64,10 +64,10 @@ from local.template import (
     TemplateError,
     _function_of,
     _load_stack,
-    _read_template,
     _routes,
     _stage_name,
     load_api,
+    read_template,
 )
 
 #: The route key of the catch-all route: it takes what no other route takes.
@@ -90,7 +90,7 @@ def load_served_api(
 
 def serves_http_api(template_path: Path) -> bool:
     """True when the template's APIs are HTTP APIs (declared, or implicit in `HttpApi` events) only."""
-    resources = _read_template(template_path)["Resources"]
+    resources = read_template(template_path)["Resources"]
     kinds: set[object] = set()
     for resource in resources.values():
         if not isinstance(resource, dict):

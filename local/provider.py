@@ -37,6 +37,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from local import signin
+from local.dpop_client import (
+    TOKEN_ENDPOINT_PROOF_SECONDS,
+    InvalidProof,
+    token_request_key,
+)
 from local.serving import BackgroundServer, KeepAliveHandler
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
@@ -391,6 +396,8 @@ class TokenIssuer:
         self._codes: dict[str, _Grant] = {}
         self._refresh_tokens: dict[str, _Grant] = {}
         self._registered: dict[str, Client] = {}
+        #: DPoP proofs accepted at the token endpoint, until each would be too old anyway.
+        self._proofs_seen: dict[str, float] = {}
 
     # Metadata and keys
 
@@ -511,9 +518,17 @@ class TokenIssuer:
 
     # The token endpoint (RFC 6749 sections 4.1.3, 4.4 and 6)
 
-    def token_reply(self, content_type: str | None, body: bytes, authorization: str | None) -> Reply:
+    def token_reply(
+        self,
+        content_type: str | None,
+        body: bytes,
+        authorization: str | None,
+        dpop: tuple[str, ...] = (),
+    ) -> Reply:
+        """`dpop`: the request's DPoP headers; with one valid proof the token is bound to its key."""
         try:
-            return Reply(200, self.issue(_form(content_type, body), authorization), _NO_STORE)
+            form = _form(content_type, body)
+            return Reply(200, self.issue(form, authorization, self._proof_key(dpop)), _NO_STORE)
         except OAuthError as error:
             headers: tuple[tuple[str, str], ...] = _NO_STORE
             if error.error == "invalid_client":
@@ -521,7 +536,10 @@ class TokenIssuer:
             answer = {"error": error.error, "error_description": error.description}
             return Reply(error.status, answer, headers)
 
-    def issue(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+    def issue(
+        self, form: Mapping[str, str], authorization: str | None, dpop_jkt: str | None = None
+    ) -> dict[str, Any]:
+        """The token response; with `dpop_jkt`, a DPoP-bound token (RFC 9449 section 5)."""
         client = self._authenticate(form, authorization)
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -532,7 +550,8 @@ class TokenIssuer:
             raise OAuthError("unauthorized_client", f"{client.client_id} may not use {grant_type}")
         if grant_type == "client_credentials":
             scopes = _narrowed(form.get("scope"), client.scopes, client.client_id)
-            return self._tokens(client, client.client_id, scopes, self._audience(form.get("resource")))
+            audience = self._audience(form.get("resource"))
+            return self._tokens(client, client.client_id, scopes, audience, dpop_jkt=dpop_jkt)
         if grant_type == "authorization_code":
             grant = self._redeem_code(client, form)
             scopes = grant.scopes
@@ -545,7 +564,7 @@ class TokenIssuer:
                     raise OAuthError("invalid_scope", "a refresh may not widen the original grant")
         if "resource" in form and form["resource"] != grant.resource:
             raise OAuthError("invalid_target", "resource must be the one the grant was made for")
-        return self._tokens(client, grant.user_id, scopes, self._audience(grant.resource), grant)
+        return self._tokens(client, grant.user_id, scopes, self._audience(grant.resource), grant, dpop_jkt)
 
     def _redeem_code(self, client: Client, form: Mapping[str, str]) -> _Grant:
         with self._lock:
@@ -571,8 +590,36 @@ class TokenIssuer:
             del self._refresh_tokens[form["refresh_token"]]
         return grant
 
+    def _proof_key(self, proofs: tuple[str, ...]) -> str | None:
+        """RFC 9449 section 5: the thumbprint of the key a token request's one DPoP proof was signed with
+        (checked as section 4.3 says, and never seen before), or None when it carries none."""
+        if not proofs:
+            return None
+        if len(proofs) > 1:
+            raise OAuthError("invalid_dpop_proof", "send exactly one DPoP header")
+        try:
+            thumbprint, jti, issued_at = token_request_key(
+                proofs[0], f"{self.issuer}{TOKEN_PATH}", self._now()
+            )
+        except InvalidProof as problem:
+            raise OAuthError("invalid_dpop_proof", str(problem)) from None
+        with self._lock:
+            now = self._now()
+            self._proofs_seen = {key: until for key, until in self._proofs_seen.items() if until > now}
+            key = f"{thumbprint} {jti}"
+            if key in self._proofs_seen:
+                raise OAuthError("invalid_dpop_proof", "this proof was used before")
+            self._proofs_seen[key] = issued_at + TOKEN_ENDPOINT_PROOF_SECONDS
+        return thumbprint
+
     def _tokens(
-        self, client: Client, subject: str, scopes: frozenset[str], audience: str, grant: _Grant | None = None
+        self,
+        client: Client,
+        subject: str,
+        scopes: frozenset[str],
+        audience: str,
+        grant: _Grant | None = None,
+        dpop_jkt: str | None = None,
     ) -> dict[str, Any]:
         scope = " ".join(sorted(scopes))
         now = int(self._now())
@@ -587,11 +634,14 @@ class TokenIssuer:
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
         }
+        if dpop_jkt is not None:
+            claims["cnf"] = {"jkt": dpop_jkt}  # RFC 9449 section 6.1
         key = self.keys.active()
         token = jwt.encode(
             claims, key.private_key, algorithm="RS256", headers={"typ": "at+jwt", "kid": key.kid}
         )
-        answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+        token_type = "DPoP" if dpop_jkt is not None else "Bearer"  # RFC 9449 section 5
+        answer: dict[str, Any] = {"access_token": token, "token_type": token_type, "expires_in": lifetime}
         answer["scope"] = scope  # always: RFC 6749 section 5.1 requires it when it differs from the request
         if grant is not None and OFFLINE_ACCESS in grant.scopes:
             # The next refresh token stands for the whole grant, whatever this access token was narrowed to.
@@ -863,7 +913,8 @@ class ProviderServer(BackgroundServer):
                 if not issues_tokens:
                     reply = Reply(404, {"error": "not_found"})
                 elif path == TOKEN_PATH:
-                    reply = issuer.token_reply(content_type, body, self.headers.get("Authorization"))
+                    proofs = tuple(self.headers.get_all("DPoP") or ())
+                    reply = issuer.token_reply(content_type, body, self.headers.get("Authorization"), proofs)
                 elif path == AUTHORIZE_PATH:
                     reply = issuer.sign_in(content_type, body)
                 elif path == REGISTER_PATH:

@@ -50,7 +50,7 @@ from local.http_api import load_served_api
 from local.provider import JWKS_PATH, KeyStore, ProviderConfig, ProviderServer, TokenIssuer
 from local.serving import check_free, port_of
 from local.stack import ROOT, StackOptions
-from local.template import declared_parameters, declares_variable
+from local.template import declared_parameters, declares_variable, read_template, resolve_before_sam
 
 CONTAINER_HOST_NAME = "host.docker.internal"
 BUILD_DIR = ROOT / ".aws-sam" / "local" / "build"
@@ -184,6 +184,8 @@ class SamLocalOptions:
     sam_arguments: tuple[str, ...] = ()
     runtime_python: str | None = None
     template: Path = StackOptions.template
+    #: Template parameters of the user's (e.g. Dpop=required), for the build, the API and the tables alike.
+    parameters: tuple[tuple[str, str], ...] = ()
 
 
 def sam_environment(python: str, architecture: str) -> dict[str, str]:
@@ -200,7 +202,7 @@ def build_command(options: SamLocalOptions, architecture: str) -> list[str]:
     return [
         options.sam, "build", "--template-file", str(options.template),
         "--build-dir", str(BUILD_DIR), "--cache-dir", str(CACHE_DIR), "--cached",
-        "--parameter-overrides", f"Architecture={architecture}",
+        *parameter_overrides({"Architecture": architecture, **dict(options.parameters)}),
     ]  # fmt: skip
 
 
@@ -218,13 +220,25 @@ def local_parameters(
     }
     if "PublicApiUrl" in declared:
         parameters["PublicApiUrl"] = f"http://127.0.0.1:{options.api_port}"  # what clients call
-    return parameters
+    return parameters | dict(options.parameters)
+
+
+def resolve_built_template(path: Path, parameters: dict[str, str]) -> None:
+    """Resolve in the built template what AWS::LanguageExtensions resolves before SAM (local/template.py,
+    resolve_before_sam): SAM CLI 1.170's start-api reads the authorizer's type and identity sources from
+    the template as written, and an Fn::If there reads as a header named Fn::If."""
+    import json
+
+    template = read_template(path)
+    resolved = resolve_before_sam(template, parameters)
+    if resolved is not template:
+        path.write_text(json.dumps(resolved, indent=1))  # JSON is YAML: the SAM CLI reads it as such
 
 
 def local_dynamodb_endpoint(options: SamLocalOptions, host: str = CONTAINER_HOST_NAME) -> str | None:
     """Where the functions that declare DYNAMODB_ENDPOINT_URL find the local DynamoDB, as a container
     reaches it through `host`; None when no function of the template declares it."""
-    api = load_served_api(options.template, _placeholder_provider())
+    api = load_served_api(options.template, _placeholder_provider() | dict(options.parameters))
     if not declares_variable(api, DYNAMODB_ENDPOINT_VARIABLE):
         return None
     return f"http://{host}:{options.dynamodb_port}"
@@ -289,6 +303,7 @@ def run(options: SamLocalOptions) -> int:
 
     config = ProviderConfig.load(StackOptions.provider_config)
     parameters = local_parameters(options, config.audience, architecture)
+    resolve_built_template(BUILD_DIR / "template.yaml", parameters)
     # Every service on 127.0.0.1 (for this machine) and, on Docker Engine, on the containers' gateway.
     addresses = ["127.0.0.1"] + ([route.gateway] if route.gateway else [])
     with ExitStack() as running:
@@ -319,7 +334,7 @@ def run(options: SamLocalOptions) -> int:
 
 def _start_dynamodb(options: SamLocalOptions, addresses: list[str], running: ExitStack) -> None:
     """The template's tables in moto's server; one server per address, one in-memory store for all."""
-    tables = load_served_api(options.template, _placeholder_provider()).tables
+    tables = load_served_api(options.template, _placeholder_provider() | dict(options.parameters)).tables
     for index, address in enumerate(addresses):
         with port_of("the local DynamoDB", "DYNAMODB_PORT", "make sam-local"):
             dynamodb = LocalDynamoDB(address, options.dynamodb_port)

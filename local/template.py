@@ -12,6 +12,7 @@ the parent's, named `<Application>.<Function>`, and `!GetAtt <Application>.Outpu
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from local.apigateway import ACCOUNT_ID, API_ID, REGION, GatewayResponse
+from local.request_authorizer import identity_headers
 
 STACK_NAME = "local"
 #: Nested applications inside nested applications, at most (a template that includes itself stops here).
@@ -50,6 +52,9 @@ class AuthorizerSpec:
     identity_header: str
     validation_expression: str | None
     ttl_seconds: int
+    #: "TOKEN", or "REQUEST" (local/request_authorizer.py), whose identity sources are these headers.
+    kind: str = "TOKEN"
+    identity_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ class _Stack:
 
 def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str = "") -> _Stack:
     """One template, its nested applications first; `prefix` names what a nested one creates."""
-    template = _read_template(template_path)
+    template = read_template(template_path)
     stack_name = f"{STACK_NAME}-{prefix.rstrip('.').replace('.', '-')}" if prefix else STACK_NAME
     parameters = _parameter_values(template, overrides, stack_name)
     code_dirs = _take_code_uris(template, template_path.parent)
@@ -217,7 +222,7 @@ def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str =
     return _Stack(resources, functions, outputs, parameters)
 
 
-def _read_template(template_path: Path) -> dict[str, Any]:
+def read_template(template_path: Path) -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse
 
     try:
@@ -300,6 +305,43 @@ def _take_code_uris(template: dict[str, Any], base: Path) -> dict[str, Path]:
     return code_dirs
 
 
+def resolve_before_sam(template: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """What AWS::LanguageExtensions resolves before the SAM transform, where the template relies on it:
+    every Fn::If on a condition its Metadata's `ResolvedBeforeSam` lists (an authorizer's type and
+    identity sources must reach SAM as plain values), AWS::NoValue dropped. The other conditions are
+    left to CloudFormation, which decides them at deploy time to the same end.
+    """
+    listed = ((template.get("Metadata") or {}).get("ResolvedBeforeSam") or {}).get("Conditions") or []
+    if not listed:
+        return template
+    defaults = {
+        name: declared["Default"]
+        for name, declared in (template.get("Parameters") or {}).items()
+        if isinstance(declared, dict) and "Default" in declared
+    }
+    resolver = _Resolver(template, defaults | dict(parameters))
+    decided = {name: resolver.condition_holds(name) for name in listed}
+    resolved = copy.deepcopy(template)
+    for section in ("Resources", "Outputs"):
+        if section in resolved:
+            resolved[section] = _decide_conditions(resolved[section], decided)
+    return resolved
+
+
+def _decide_conditions(node: Any, decided: Mapping[str, bool]) -> Any:
+    if isinstance(node, list):
+        items = (_decide_conditions(item, decided) for item in node)
+        return [item for item in items if item is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::If"} and node["Fn::If"][0] in decided:
+        condition, when_true, when_false = node["Fn::If"]
+        chosen = when_true if decided[condition] else when_false
+        return _NO_VALUE if chosen == {"Ref": "AWS::NoValue"} else _decide_conditions(chosen, decided)
+    resolved = {key: _decide_conditions(value, decided) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+
 def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
     import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -311,7 +353,9 @@ def _translate(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     try:
         translated: dict[str, Any] = translator.translate(
-            template, parameter_values=dict(parameters), get_managed_policy_map=lambda: {}
+            resolve_before_sam(template, parameters),
+            parameter_values=dict(parameters),
+            get_managed_policy_map=lambda: {},
         )
     except InvalidDocumentException as error:
         problems = "; ".join(str(cause) for cause in error.causes)
@@ -333,6 +377,7 @@ class _Resolver:
         self._parameters = parameters
         self._resources = template.get("Resources", {})
         self._conditions = template.get("Conditions") or {}
+        self._mappings = template.get("Mappings") or {}
         self._prefix = prefix  # what a resource's name starts with in a nested application
         self._nested = nested if nested is not None else {}
 
@@ -406,6 +451,13 @@ class _Resolver:
             raise TemplateError(f"unknown condition {name!r}")
         return bool(self.resolve(self._conditions[name]))
 
+    def find_in_map(self, value: list[Any]) -> Any:
+        mapping, top, second = (str(self.resolve(part)) for part in value)
+        try:
+            return self._mappings[mapping][top][second]
+        except KeyError:
+            raise TemplateError(f"Fn::FindInMap: {mapping}/{top}/{second} is not in Mappings") from None
+
     def if_(self, value: list[Any]) -> Any:
         condition, when_true, when_false = value
         return self.resolve(when_true if self.condition_holds(condition) else when_false)
@@ -419,6 +471,7 @@ _INTRINSICS: dict[str, Any] = {
     "Fn::Select": lambda r, v: r.resolve(v[1])[int(r.resolve(v[0]))],
     "Fn::Split": lambda r, v: str(r.resolve(v[1])).split(v[0]),
     "Fn::If": lambda r, v: r.if_(v),
+    "Fn::FindInMap": lambda r, v: r.find_in_map(v),
     "Fn::Equals": lambda r, v: str(r.resolve(v[0])) == str(r.resolve(v[1])),
     "Fn::Not": lambda r, v: not r.resolve(v[0]),
     "Fn::And": lambda r, v: all(r.resolve(item) for item in v),
@@ -478,8 +531,13 @@ def _authorizers(body: dict[str, Any], functions: dict[str, FunctionSpec]) -> di
         extension = definition.get("x-amazon-apigateway-authorizer")
         if extension is None:
             continue
-        if str(extension.get("type", "")).lower() != "token":
-            raise TemplateError(f"authorizer {name}: only TOKEN authorizers run locally")
+        kind = str(extension.get("type", "")).upper()
+        if kind not in ("TOKEN", "REQUEST"):
+            raise TemplateError(f"authorizer {name}: only TOKEN and REQUEST authorizers run locally")
+        try:
+            headers = identity_headers(str(extension.get("identitySource", ""))) if kind == "REQUEST" else ()
+        except ValueError as problem:
+            raise TemplateError(f"authorizer {name}: {problem}") from None
         expression = extension.get("identityValidationExpression")
         if expression is not None:
             try:
@@ -489,12 +547,17 @@ def _authorizers(body: dict[str, Any], functions: dict[str, FunctionSpec]) -> di
         ttl = int(extension.get("authorizerResultTtlInSeconds", 300))
         if not 0 <= ttl <= 3600:
             raise TemplateError(f"authorizer {name}: ReauthorizeEvery {ttl} is outside 0..3600")
+        if kind == "REQUEST" and ttl > 0 and not headers:
+            # API Gateway refuses it too: its identity sources are the cache's key.
+            raise TemplateError(f"authorizer {name}: a cached REQUEST authorizer needs identity sources")
         authorizers[name] = AuthorizerSpec(
             name=name,
             function=_function_of(extension.get("authorizerUri"), functions, f"authorizer {name}"),
             identity_header=str(definition.get("name", "Authorization")),
-            validation_expression=expression,
+            validation_expression=expression if kind == "TOKEN" else None,
             ttl_seconds=ttl,
+            kind=kind,
+            identity_headers=headers,
         )
     return authorizers
 

@@ -1,6 +1,6 @@
 """Why the authorizer accepts or refuses a token, step by step.
 
-    python -m tools.explain [--env-file FILE] [TOKEN | -]
+    python -m tools.explain [--env-file FILE] [--proof PROOF --method GET --url URL] [TOKEN | -]
 
 (with functions/authorizer on PYTHONPATH, as `make explain` runs it).
 
@@ -50,9 +50,12 @@ from jwt_authorizer import (
 )
 from local import authorizer_env
 from local.apigateway import AuthorizerResult
+from tools import explain_dpop
 
 #: The method ARN the verdict is asked for; the policy covers the whole stage, so any route will do.
 _EXPLAIN_ARN = "arn:aws:execute-api:us-east-1:000000000000:explain/stage/GET/"
+#: The URL a REQUEST event (DPOP not off) is made for when none is given.
+_EXPLAIN_URL = "https://explain.invalid/stage/"
 
 EXIT_ALLOWED = 0
 EXIT_UNAUTHORIZED = 1
@@ -154,29 +157,55 @@ def explain(
     settings: Settings,
     fetcher: JsonFetcher | None = None,
     now: Callable[[], float] = time.time,
+    proof: str | None = None,
+    method: str = "GET",
+    url: str = _EXPLAIN_URL,
 ) -> Explanation:
-    """Explain the authorizer's decision on `token` (a compact JWS, or `Bearer <jwt>`)."""
+    """Explain the authorizer's decision on `token` (a compact JWS, `Bearer <jwt>` or `DPoP <jwt>`), and
+    on `proof`, the DPoP proof of a `method` call to `url` (explain_dpop.py)."""
     recording = _RecordingFetcher(fetcher or HttpJsonFetcher())
     telemetry = _RecordingTelemetry()
-    service = build_authorizer(settings, telemetry=telemetry, fetcher=recording, now=now)
+    service = build_authorizer(
+        settings, telemetry=telemetry, fetcher=recording, now=now, replay=explain_dpop.NothingRecorded()
+    )
     verifier = service.verifier
     report = _Report()
     _describe_settings(report, settings)
 
     authorization = token.strip()
-    if not authorization.lower().startswith("bearer "):
-        authorization = f"Bearer {authorization}"
+    if not authorization.lower().startswith(("bearer ", "dpop ")):
+        authorization = f"{'DPoP' if proof is not None else 'Bearer'} {authorization}"
     # The verdict first, from the real pipeline; the steps below then reuse the keys it fetched.
-    verdict = _verdict(service, authorization)
+    event = (
+        explain_dpop.request_event(authorization, proof, method, url)
+        if settings.sender.request_events
+        else {"type": "TOKEN", "authorizationToken": authorization, "methodArn": _EXPLAIN_ARN}
+    )
+    verdict = _verdict(service, event)
 
     report.section("1. Token")
+    scheme, _, compact = authorization.partition(" ")
     try:
-        unverified = decode_unverified(bearer_token(authorization))
+        unverified = decode_unverified(bearer_token(f"Bearer {compact}"))
     except TokenRejected as rejection:
         report.rejected(rejection)
         return _conclude(report, verdict)
     report.ok(f"one compact JWS; signature of {len(unverified.signature)} bytes (never shown)")
     _explain_steps(report, verifier, unverified, settings, recording, telemetry, now)
+    if proof is not None:
+        report.section("DPoP proof (RFC 9449)")
+        if not settings.sender.request_events:
+            report.fail("DPOP is off: the authorizer is a TOKEN authorizer and never sees a proof")
+        for passed, line in explain_dpop.proof_lines(
+            proof, method, url, compact, unverified.claims, settings, now()
+        ):
+            (report.note if passed is None else report.ok if passed else report.fail)(line)
+    elif scheme.lower() == "dpop" or isinstance(unverified.claims.get("cnf"), dict):
+        report.section("DPoP proof (RFC 9449)")
+        report.note(
+            "the token is bound or sent as DPoP: give the call's proof, method and URL to check it"
+            " (make explain TOKEN=... PROOF=... METHOD=GET URL=https://...)"
+        )
     return _conclude(report, verdict)
 
 
@@ -189,15 +218,14 @@ class _Verdict:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _verdict(service: AuthorizerService, authorization: str) -> _Verdict:
-    event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": _EXPLAIN_ARN}
+def _verdict(service: AuthorizerService, event: dict[str, Any]) -> _Verdict:
     try:
         result = service.authorize(event)
     except TokenRejected as rejection:
         return _Verdict(EXIT_UNAUTHORIZED, rejection.reason, rejection.detail)
     except VerificationUnavailable as failure:
         return _Verdict(EXIT_UNAVAILABLE, "keys_unavailable", str(failure))
-    prefix = MethodArn.parse(_EXPLAIN_ARN).stage_prefix
+    prefix = MethodArn.parse(event["methodArn"]).stage_prefix
     denied_resources = {
         resource
         for statement in result["policyDocument"]["Statement"]
@@ -484,6 +512,9 @@ def main(
         " `aws lambda get-function-configuration --query Environment.Variables`; default: the running"
         " local stack's (unless ISSUER is set), else this environment",
     )
+    parser.add_argument("--proof", help="the call's DPoP proof (DPOP allowed or required); default: $PROOF")
+    parser.add_argument("--method", default="GET", help="the method of the call the proof is for")
+    parser.add_argument("--url", default=_EXPLAIN_URL, help="the URL of the call the proof is for")
     arguments = parser.parse_args(argv)
     token = arguments.token or os.environ.get("TOKEN", "")
     if token == "-":  # noqa: S105 - the conventional name for standard input, not a secret
@@ -506,7 +537,8 @@ def main(
     except (ConfigurationError, ValueError) as error:
         stdout.write(f"{source}.\nThe authorizer would not start with these settings: {error}\n")
         return EXIT_BAD_CONFIGURATION
-    explanation = explain(token, settings)
+    proof = (arguments.proof or os.environ.get("PROOF", "")).strip() or None
+    explanation = explain(token, settings, proof=proof, method=arguments.method, url=arguments.url)
     stdout.write(f"{source}.\n\n{explanation.text}")
     return explanation.exit_code
 

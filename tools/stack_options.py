@@ -68,6 +68,8 @@ def translate(source: dict[str, Any], parameters: dict[str, str]) -> dict[str, A
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
+    from local.template import resolve_before_sam
+
     template = copy.deepcopy(source)
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
@@ -75,7 +77,7 @@ def translate(source: dict[str, Any], parameters: dict[str, str]) -> dict[str, A
             resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}"
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
     translated: dict[str, Any] = translator.translate(
-        template,
+        resolve_before_sam(template, parameters),
         parameter_values=dict(parameters),
         get_managed_policy_map=lambda: {},  # the template names no managed policy
     )

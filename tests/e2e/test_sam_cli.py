@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +135,11 @@ def sam_local(skip_unless_docker: None, tmp_path_factory: pytest.TempPathFactory
 
 
 @contextmanager
-def running_sam_local(log_dir: Path, template: Path | None = None) -> Iterator[SamLocal]:
-    """`make sam-local` on free ports (for `template`, else template.yaml), until the block ends."""
+def running_sam_local(
+    log_dir: Path, template: Path | None = None, variables: Sequence[str] = ()
+) -> Iterator[SamLocal]:
+    """`make sam-local` on free ports (for `template`, else template.yaml, with make `variables` such as
+    DPOP=required), until the block ends."""
     options = SamLocalOptions(
         str(SAM), _free_port(), _free_port(), _free_port(), template=template or TEMPLATE
     )
@@ -146,7 +149,7 @@ def running_sam_local(log_dir: Path, template: Path | None = None) -> Iterator[S
         process = subprocess.Popen(  # noqa: S603 - our own Makefile
             [MAKE, "sam-local", *chosen, f"API_PORT={options.api_port}",
              f"PROVIDER_PORT={options.provider_port}", f"DYNAMODB_PORT={options.dynamodb_port}",
-             "SAM_LOCAL_ARGS=--skip-pull-image"],
+             "SAM_LOCAL_ARGS=--skip-pull-image", *variables],
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     running = SamLocal(f"http://127.0.0.1:{options.api_port}", options, log)

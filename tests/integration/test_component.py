@@ -21,6 +21,7 @@ from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
 from jwt_authorizer import Settings
+from local.template import resolve_before_sam
 from route_table import Route
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,9 @@ def translate(path: Path, **parameters: str) -> dict[str, Any]:
             resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}"
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
     translated: dict[str, Any] = translator.translate(
-        template, parameter_values={**PROVIDER, **parameters}, get_managed_policy_map=lambda: {}
+        resolve_before_sam(template, {**PROVIDER, **parameters}),
+        parameter_values={**PROVIDER, **parameters},
+        get_managed_policy_map=lambda: {},
     )
     return translated
 

@@ -12,12 +12,14 @@ from local.sam_local import (
     ContainerRoute,
     SamLocalError,
     SamLocalOptions,
+    build_command,
     container_route,
     docker_info,
     gateway_of,
     lambda_architecture,
     local_dynamodb_endpoint,
     local_parameters,
+    resolve_built_template,
     runtime_of,
     runtime_python,
     split_arguments,
@@ -100,3 +102,31 @@ def test_without_the_runtimes_python_it_says_what_to_install(tmp_path: Path) -> 
         SamLocalError, match=r"^sam build needs Python 3\.12 .* RUNTIME_PYTHON=/path/to/python3\.12$"
     ):
         runtime_python("python3.12", str(tmp_path / "python3.12"))
+
+
+def test_a_template_parameter_given_reaches_the_build_and_the_api() -> None:
+    options = SamLocalOptions(sam="sam", parameters=(("Dpop", "required"),))
+
+    assert local_parameters(options, "api://messages", "x86_64")["Dpop"] == "required"
+    build = build_command(options, "x86_64")
+    assert build[build.index("--parameter-overrides") + 1] == "Architecture=x86_64 Dpop=required"
+
+
+@pytest.mark.parametrize(("mode", "payload"), [("off", "TOKEN"), ("required", "REQUEST")])
+def test_the_built_template_has_its_dpop_conditions_resolved_for_the_sam_cli(
+    tmp_path: Path, mode: str, payload: str
+) -> None:
+    import json
+
+    from local.template import read_template
+
+    built = tmp_path / "template.yaml"
+    built.write_text(StackOptions.template.read_text())
+
+    resolve_built_template(built, {"Dpop": mode})
+
+    template = json.loads(built.read_text())
+    authorizer = template["Resources"]["MessagesApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
+    assert authorizer["FunctionPayloadType"] == payload
+    assert ("Headers" in authorizer["Identity"]) == (mode == "required")
+    assert read_template(built)["Resources"].keys() == template["Resources"].keys()

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
         is_cognito_issuer,
     )
     from .request import AccessRequest, Decision
+    from .request_event import RequestEvents, read_request_event
     from .scopes import granted_scopes, scopes_of
+    from .sender import DpopMode, SenderConstraint, SenderSettings
     from .telemetry import (
         ALLOW_FLUSH_SECONDS,
         DECISION_METRIC,
@@ -65,6 +67,7 @@ __all__ = [
     "CLAIM_CHECKS",
     "CLIENT_ID_CLAIMS",
     "DECISION_METRIC",
+    "DEFAULT_PROOF_ALGORITHMS",
     "DEPLOYED",
     "HINTS",
     "INTERNAL_ERROR_REASON",
@@ -85,9 +88,12 @@ __all__ = [
     "ClaimCheck",
     "CloudWatchTelemetry",
     "ConfigurationError",
+    "Confirmation",
     "Decision",
     "DecisionOutcome",
     "DeferredObserver",
+    "DpopMode",
+    "DynamoDbReplayStore",
     "Edge",
     "EmfMetrics",
     "EventAdapter",
@@ -101,8 +107,13 @@ __all__ = [
     "MethodArn",
     "ParsedJwks",
     "PlainHttp",
+    "ProofRules",
     "ProviderProfile",
     "Reason",
+    "ReplayStore",
+    "RequestEvents",
+    "SenderConstraint",
+    "SenderSettings",
     "Settings",
     "Telemetry",
     "TokenEvent",
@@ -111,6 +122,8 @@ __all__ = [
     "UnverifiedToken",
     "VerificationKey",
     "VerificationUnavailable",
+    "VerifiedProof",
+    "access_token_hash",
     "bearer_token",
     "build_authorizer",
     "build_context",
@@ -118,8 +131,12 @@ __all__ = [
     "decode_unverified",
     "granted_scopes",
     "is_cognito_issuer",
+    "jwk_thumbprint",
     "parse_jwks",
+    "read_request_event",
+    "replay_key",
     "scopes_of",
+    "verify_proof",
 ]
 #: The modules the names of `__all__` live in (the type checker reads each from its import above).
 _HOMES = (
@@ -127,6 +144,8 @@ _HOMES = (
     "claims",
     "compact",
     "config",
+    "dpop",
+    "dpop_replay",
     "errors",
     "events",
     "factory",
@@ -136,7 +155,9 @@ _HOMES = (
     "policy",
     "providers",
     "request",
+    "request_event",
     "scopes",
+    "sender",
     "telemetry",
     "urls",
     "verify",

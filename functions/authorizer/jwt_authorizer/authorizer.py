@@ -15,6 +15,7 @@ from .config import Settings
 from .errors import TokenRejected, VerificationUnavailable
 from .events import EventAdapter, TokenEvent
 from .jwks import HttpJsonFetcher, JwksCache
+from .sender import SenderConstraint
 from .service import Pipeline
 from .telemetry import Telemetry
 from .token_cache import VerifiedTokenCache
@@ -32,6 +33,7 @@ class AuthorizerService:
         *,
         events: EventAdapter | None = None,
         connections: HttpJsonFetcher | None = None,
+        sender: SenderConstraint | None = None,
     ) -> None:
         """`events`: the event shape answered (default TOKEN); `connections`: the HTTP fetcher whose
         pooled connections are closed before a SnapStart snapshot."""
@@ -40,7 +42,7 @@ class AuthorizerService:
         self._telemetry = telemetry
         self._events: EventAdapter = events or TokenEvent()
         self._connections = connections
-        self._pipeline = Pipeline(settings, telemetry, caches, now=now, verifier=verifier)
+        self._pipeline = Pipeline(settings, telemetry, caches, now=now, verifier=verifier, sender=sender)
 
     @property
     def telemetry(self) -> Telemetry:

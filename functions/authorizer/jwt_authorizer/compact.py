@@ -23,17 +23,28 @@ MAX_AUTHORIZATION_LENGTH = 12_288
 MAX_JSON_DEPTH = 32
 
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
+#: RFC 9449 section 7.1: the DPoP scheme, read as strictly as Bearer.
+_DPOP = re.compile(r"[Dd][Pp][Oo][Pp] ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
 
 def bearer_token(authorization: object) -> str:
     """The compact JWS from `Bearer <jwt>`: scheme case-insensitive, one space, one token, no extras."""
+    return _credential(authorization, _BEARER, "Bearer")
+
+
+def dpop_token(authorization: object) -> str:
+    """The compact JWS from `DPoP <jwt>`, read as `bearer_token` reads Bearer."""
+    return _credential(authorization, _DPOP, "DPoP")
+
+
+def _credential(authorization: object, pattern: re.Pattern[str], scheme: str) -> str:
     if not isinstance(authorization, str):
         raise TokenRejected(Reason.MALFORMED_HEADER, "the Authorization value is missing or not a string")
     if len(authorization) > MAX_AUTHORIZATION_LENGTH:
         raise TokenRejected(Reason.TOKEN_TOO_LARGE, f"over {MAX_AUTHORIZATION_LENGTH} characters")
-    match = _BEARER.fullmatch(authorization)
+    match = pattern.fullmatch(authorization)
     if match is None:
-        raise TokenRejected(Reason.MALFORMED_HEADER, "expected 'Bearer <compact JWS>'")
+        raise TokenRejected(Reason.MALFORMED_HEADER, f"expected '{scheme} <compact JWS>'")
     return match.group(1)
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from route_table import RouteTable, RouteTableError
 
 from .errors import ConfigurationError
+from .sender import SenderSettings
 from .urls import LOOPBACK_ONLY, PlainHttp, url_problem
 
 #: Asymmetric JWS algorithms the authorizer can verify. Symmetric (HS*) and `none` are never accepted.
@@ -61,6 +62,8 @@ class Settings:
     #: The hosts plain http may reach (ISSUER, JWKS_URI and the URLs discovery names): given by whoever
     #: starts the authorizer, not read from the environment.
     plain_http: PlainHttp = LOOPBACK_ONLY
+    #: DPoP and certificate-bound tokens: DPOP and its companions (sender.py).
+    sender: SenderSettings = field(default_factory=SenderSettings)
 
     def audiences_for(self, issuer: str) -> frozenset[str]:
         return self.issuer_audiences.get(issuer, self.audiences)
@@ -103,6 +106,7 @@ class Settings:
             ),
             jwks_prefetch=_parse_boolean(env, "JWKS_PREFETCH", default=True),
             plain_http=plain_http,
+            sender=SenderSettings.from_env(env),
         )
 
 

@@ -34,9 +34,9 @@ class Reason(StrEnum):
     # The event and the Authorization value
     MALFORMED_EVENT = (
         "malformed_event",
-        "the event is neither a TOKEN authorizer event with a string methodArn nor an HTTP API's payload"
-        " 2.0 REQUEST event with a routeArn and routeKey: is the authorizer a TOKEN authorizer (REST API),"
-        " or a Lambda authorizer with payload format 2.0 (HTTP API)?",
+        "the event is not one this authorizer answers: a TOKEN event with a string methodArn (REST API,"
+        " DPOP off), a REST REQUEST event (DPOP allowed or required), or an HTTP API's payload 2.0 event"
+        " with a routeArn and routeKey: does the authorizer's type in API Gateway match DPOP and the API?",
     )
     MALFORMED_HEADER = (
         "malformed_header",
@@ -150,6 +150,95 @@ class Reason(StrEnum):
         "sub, iss, the granted names (scope, scp and the SCOPE_CLAIMS values) and"
         " client_id must fit in the 4 KiB the authorizer passes to your functions: is it an ID token full of"
         " groups? Map a claim with fewer names in SCOPE_CLAIMS (app roles rather than groups).",
+    )
+
+    # Sender-constrained tokens: DPoP (RFC 9449) and certificate binding (RFC 8705)
+    INVALID_CNF = (
+        "invalid_cnf",
+        "the provider issues a cnf claim of the wrong shape (RFC 7800: an object; jkt and x5t#S256 strings).",
+    )
+    DPOP_BOUND_TOKEN_AS_BEARER = (
+        "dpop_bound_token_as_bearer",
+        "send it as 'Authorization: DPoP <token>' with a 'DPoP: <proof>' header (and deploy with "
+        "Dpop allowed or required), or ask the provider for an unbound token.",
+    )
+    DPOP_REQUIRED = (
+        "dpop_required",
+        "DPOP=required accepts only 'Authorization: DPoP <token>' with a proof: get a DPoP-bound "
+        "token (send a DPoP proof to the token endpoint), or deploy with Dpop allowed.",
+    )
+    DPOP_MISSING_PROOF = (
+        "dpop_missing_proof",
+        "send 'DPoP: <proof>' beside 'Authorization: DPoP <token>', one proof per request.",
+    )
+    DPOP_MULTIPLE_PROOFS = (
+        "dpop_multiple_proofs",
+        "send exactly one DPoP header.",
+    )
+    DPOP_MALFORMED_PROOF = (
+        "dpop_malformed_proof",
+        "the proof is not three base64url parts of JSON; was it cut, wrapped or quoted when copied?",
+    )
+    DPOP_INVALID_TYP = (
+        "dpop_invalid_typ",
+        "the proof's header must say typ dpop+jwt; is it an access or ID token sent as the proof?",
+    )
+    DPOP_ALGORITHM_NOT_ALLOWED = (
+        "dpop_algorithm_not_allowed",
+        "sign proofs with one of DPOP_ALGORITHMS (the WWW-Authenticate challenge lists them in "
+        "algs), or add the client's alg there.",
+    )
+    DPOP_INVALID_KEY = (
+        "dpop_invalid_key",
+        "put the client's public key, and only the public key, in the proof's jwk header.",
+    )
+    DPOP_INVALID_SIGNATURE = (
+        "dpop_invalid_signature",
+        "the proof was altered, or signed with a key other than the one in its jwk header.",
+    )
+    DPOP_MISSING_CLAIM = (
+        "dpop_missing_claim",
+        "a proof for a protected resource carries jti, htm, htu, iat and ath (RFC 9449 sections 4.2 and 7).",
+    )
+    DPOP_HTM_MISMATCH = (
+        "dpop_htm_mismatch",
+        "make a new proof for this request's method (htm is case-sensitive: GET, POST).",
+    )
+    DPOP_HTU_MISMATCH = (
+        "dpop_htu_mismatch",
+        "make the proof for the URL as the client calls it: the stage in the path on the execute-api "
+        "domain, the base path on a custom domain (docs/dpop.md).",
+    )
+    DPOP_IAT_OUT_OF_WINDOW = (
+        "dpop_iat_out_of_window",
+        "make a fresh proof for every request; if the client's clock is off, fix it or widen "
+        "DPOP_IAT_WINDOW_SECONDS.",
+    )
+    DPOP_ATH_MISMATCH = (
+        "dpop_ath_mismatch",
+        "make the proof with the access token it is sent with (ath = base64url(SHA-256(token))).",
+    )
+    DPOP_TOKEN_NOT_BOUND = (
+        "dpop_token_not_bound",
+        "the provider issued an unbound token: send a DPoP proof to its token endpoint so it binds "
+        "the token, or send this one as Bearer (DPOP=allowed).",
+    )
+    DPOP_KEY_MISMATCH = (
+        "dpop_key_mismatch",
+        "sign proofs with the key the token was issued for: a token copied to another client is refused.",
+    )
+    DPOP_REPLAYED = (
+        "dpop_replayed",
+        "make a new proof, with a new jti, for every request.",
+    )
+    CERTIFICATE_MISSING = (
+        "certificate_missing",
+        "call the API's mutual TLS custom domain with the certificate the token was issued for "
+        "(docs/dpop.md).",
+    )
+    CERTIFICATE_MISMATCH = (
+        "certificate_mismatch",
+        "present the certificate the token was issued for; a token used with another certificate is refused.",
     )
 
 

@@ -21,6 +21,7 @@ from .urls import LOOPBACK_ONLY, PlainHttp
 
 if TYPE_CHECKING:
     from .authorizer import AuthorizerService
+    from .dpop_replay import ReplayStore
     from .telemetry import Telemetry
 
 DEFAULT_SERVICE_NAME = "jwt-authorizer"
@@ -53,12 +54,14 @@ def build_authorizer(
     prefetch: bool = False,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], float] = time.time,
+    replay: ReplayStore | None = None,
 ) -> AuthorizerService:
     """The authorizer for `config` (the environment, read and validated here, or settings already read).
 
     `fetcher` defaults to HTTP with `requests`; `telemetry` to Powertools logs and EMF metrics named from
     the environment; `prefetch` (a cold start) starts loading the keys now when JWKS_PREFETCH is on.
     `clock` times the caches and timers, `now` is the wall clock that token times are read against.
+    `replay`: the DPoP replay store (default: DynamoDB's DPOP_REPLAY_TABLE, when DPOP is not off).
     """
     env: Mapping[str, str] = {} if isinstance(config, Settings) else config
     settings = config if isinstance(config, Settings) else Settings.from_env(config, edge.plain_http)
@@ -76,7 +79,16 @@ def build_authorizer(
 
     telemetry = telemetry or _cloudwatch_telemetry(env, clock)
     reports.attach(telemetry)  # what the prefetch reported before the logger existed is logged now
-    return AuthorizerService(settings, telemetry, caches, now=now, events=edge.events, connections=http)
+    events, sender = edge.events, None
+    if settings.sender.request_events:
+        from .request_event import RequestEvents
+        from .sender import SenderConstraint
+
+        events = RequestEvents(events)  # DPoP modes: API Gateway's REQUEST event, answered as the edge does
+        sender = SenderConstraint(settings.sender, replay, now=now)
+    return AuthorizerService(
+        settings, telemetry, caches, now=now, events=events, connections=http, sender=sender
+    )
 
 
 def _cloudwatch_telemetry(env: Mapping[str, str], clock: Callable[[], float]) -> Telemetry:

@@ -24,8 +24,13 @@ class AccessRequest(NamedTuple):
     credential: object
     #: The call's method, path and stage (`method_arn.stage_prefix` is the stage's ARN).
     method_arn: MethodArn
-    #: Headers the checks need beyond the credential, by lower-case name (a TOKEN event carries none).
+    #: Headers the checks need beyond the credential, by lower-case name (a TOKEN event carries none);
+    #: a header sent more than once has its values joined with commas (RFC 9110 section 5.3).
     headers: Mapping[str, str] = NO_HEADERS
+    #: The URL the client called (a REQUEST event's; DPoP's `htu`), None for a TOKEN event.
+    url: str | None = None
+    #: The SHA-256 thumbprint of the client certificate under mutual TLS (RFC 8705), else None.
+    certificate_thumbprint: str | None = None
 
     @property
     def method(self) -> str:

@@ -25,6 +25,7 @@ from typing import Protocol
 from route_table import Route
 
 from .compact import MAX_AUTHORIZATION_LENGTH
+from .dpop import UNBOUND, Confirmation
 
 Context = dict[str, str | int | float | bool]
 
@@ -37,7 +38,16 @@ class KeyEpochs(Protocol):
 class CachedToken:
     """What a verified token decides, independent of the route and stage it is presented to."""
 
-    __slots__ = ("context", "denied", "expires_at", "issuer", "key_epoch", "principal_id", "scopes")
+    __slots__ = (
+        "confirmation",
+        "context",
+        "denied",
+        "expires_at",
+        "issuer",
+        "key_epoch",
+        "principal_id",
+        "scopes",
+    )
 
     def __init__(
         self,
@@ -48,6 +58,7 @@ class CachedToken:
         expires_at: float,
         issuer: str,
         key_epoch: int | None,
+        confirmation: Confirmation = UNBOUND,
     ) -> None:
         self.principal_id = principal_id
         self.scopes = scopes
@@ -56,6 +67,8 @@ class CachedToken:
         self.expires_at = expires_at
         self.issuer = issuer
         self.key_epoch = key_epoch
+        #: The key or certificate the token is bound to (`cnf`), checked again on every call.
+        self.confirmation = confirmation
 
 
 class VerifiedTokenCache:
