@@ -4,6 +4,7 @@ refused tokens and 403 for missing scopes; deployed (no AWS_SAM_LOCAL), its answ
 from __future__ import annotations
 
 import json
+import re
 from types import ModuleType
 from typing import Any
 
@@ -203,6 +204,27 @@ def test_deployed_plain_http_is_allowed_for_loopback_hosts_only(url: str, sam_lo
     with pytest.raises(ConfigurationError, match=r"^ISSUER: .* must use https"):
         settings_from({**env, "ISSUER": url.rsplit("/", 1)[0], "JWKS_URI": ""})
     assert settings_from({**env, "JWKS_URI": "http://127.0.0.1:3001/jwks"}).plain_http is LOOPBACK_ONLY
+
+
+#: What Lambda sets in every execution environment (the local stack does not; the SAM CLI's emulator does).
+IN_LAMBDA = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:3001", "http://localhost:3001", "http://[::1]:3001"])
+def test_in_lambda_no_configured_url_may_be_plain_http_not_even_loopback(url: str) -> None:
+    # In Lambda, 127.0.0.1 is the function's own sandbox: the Runtime API listens on 127.0.0.1:9001.
+    refused = re.escape(" must use https (plain http is allowed only for local runs, never in Lambda)") + "$"
+    with pytest.raises(ConfigurationError, match=r"^ISSUER: .*" + refused):
+        settings_from({**BASE_ENV, **IN_LAMBDA, "ISSUER": url})
+    https = {**BASE_ENV, **IN_LAMBDA, "ISSUER": "https://issuer.example.com"}
+    with pytest.raises(ConfigurationError, match=r"^JWKS_URI: .*" + refused):
+        settings_from({**https, "JWKS_URI": f"{url}/jwks"})
+    assert settings_from(https).issuers == ("https://issuer.example.com",)
+
+
+def test_the_sam_clis_containers_keep_its_rule_though_they_have_a_runtime_api_too() -> None:
+    env = {**BASE_ENV, **IN_LAMBDA, "AWS_SAM_LOCAL": "true", "JWKS_URI": "http://172.17.0.1:3001/jwks"}
+    assert settings_from(env).plain_http is CONTAINER_HOSTS
 
 
 def test_deployed_the_key_fetch_refuses_plain_http_to_a_container_host(

@@ -17,7 +17,7 @@ from .config import Settings
 from .events import EventAdapter, TokenEvent
 from .http_api import EventShapes, HttpApiEvent
 from .jwks import DeferredObserver, HttpJsonFetcher, JsonFetcher, build_caches
-from .urls import LOOPBACK_ONLY, PlainHttp
+from .urls import HTTPS_ONLY, LOOPBACK_ONLY, PlainHttp
 
 if TYPE_CHECKING:
     from .authorizer import AuthorizerService
@@ -38,6 +38,9 @@ class Edge(NamedTuple):
 
 
 DEPLOYED = Edge()
+#: In a Lambda execution environment (every one sets AWS_LAMBDA_RUNTIME_API; the local stack's does not):
+#: no plain http at all. Its 127.0.0.1 is the function's own sandbox, where the Runtime API listens.
+IN_LAMBDA = DEPLOYED._replace(plain_http=HTTPS_ONLY)
 
 
 def service_name(env: Mapping[str, str]) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 
 from .errors import TokenRejected
 from .events import TokenEvent
-from .factory import DEPLOYED, Edge
+from .factory import DEPLOYED, IN_LAMBDA, Edge
 from .http_api import EventShapes, HttpApiEvent
 from .request import Decision
 from .urls import PlainHttp, is_container_host, is_loopback_host
@@ -83,6 +83,9 @@ SAM_CLI = Edge(EventShapes(SamCliTokenEvent(), HttpApiEvent()), CONTAINER_HOSTS)
 
 
 def edge_for(env: Mapping[str, str]) -> Edge:
-    """The SAM CLI's edge when it runs the function (it sets exactly AWS_SAM_LOCAL=true), else the
-    deployed one."""
-    return SAM_CLI if env.get("AWS_SAM_LOCAL") == "true" else DEPLOYED
+    """The SAM CLI's edge when it runs the function (it sets exactly AWS_SAM_LOCAL=true); in Lambda (which
+    sets AWS_LAMBDA_RUNTIME_API in every execution environment) the deployed one without plain http; else
+    (the local stack runs the handler in its own process) the deployed one, plain http to loopback only."""
+    if env.get("AWS_SAM_LOCAL") == "true":
+        return SAM_CLI
+    return IN_LAMBDA if env.get("AWS_LAMBDA_RUNTIME_API") else DEPLOYED

@@ -4,8 +4,8 @@ Two kinds of URL, two rules:
 
 - **Configured** (`ISSUER`, `JWKS_URI`): chosen by the operator, checked once at cold start
   (`url_problem`). https anywhere; plain http only to the hosts the authorizer is given (`PlainHttp`, data
-  from whoever starts it): deployed, this machine (loopback) only; a local run in a container may add the
-  machine running the container.
+  from whoever starts it): in Lambda, none; on the local stack, this machine (loopback) only; in a local
+  container, also the machine running it.
 - **Learned at run time** (the `jwks_uri` of a discovery document): chosen by whoever serves that document,
   checked before it is fetched (`learned_url_problem`). It must be https to a public destination: never
   plain http, never a loopback, link-local or private address, nor a name that stands for one. The one
@@ -68,8 +68,10 @@ class PlainHttp:
     description: str
 
 
-#: Where the authorizer is deployed: plain http only on this machine.
+#: Outside Lambda (the local stack, `make explain`, tests): plain http only on this machine.
 LOOPBACK_ONLY = PlainHttp(is_loopback_host, "loopback hosts")
+#: In Lambda: none. A loopback URL there names the function's own sandbox (the Runtime API's 127.0.0.1:9001).
+HTTPS_ONLY = PlainHttp(lambda host: False, "local runs, never in Lambda")
 
 
 def url_problem(url: str, plain_http: PlainHttp = LOOPBACK_ONLY) -> str | None:
