@@ -60,6 +60,7 @@ def test_an_ec_key_verifies_only_the_algorithm_of_its_curve(curve: ec.EllipticCu
 )
 def test_an_ec_key_checks_jws_signatures_as_pyjwt_does(curve: ec.EllipticCurve, algorithm: str) -> None:
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
     from jwt.algorithms import get_default_algorithms
 
     pyjwt = get_default_algorithms()[algorithm]
@@ -68,14 +69,15 @@ def test_an_ec_key_checks_jws_signatures_as_pyjwt_does(curve: ec.EllipticCurve, 
     message = b"header.payload"
     raw = pyjwt.sign(message, signing.private_key)  # r and s, fixed length, concatenated
     size = len(raw) // 2
-    r, s = decode_dss_signature(signing.private_key.sign(message, ec.ECDSA(pyjwt.hash_alg())))
+    ecdsa = ec.ECDSA({"ES256": SHA256(), "ES384": SHA384(), "ES512": SHA512()}[algorithm])
+    r, s = decode_dss_signature(signing.private_key.sign(message, ecdsa))
     candidates = {
         "valid": (message, raw),
         "another message": (message + b"x", raw),
         "r and s swapped": (message, raw[size:] + raw[:size]),
         "one byte short": (message, raw[:-1]),
         "one byte long": (message, raw + b"\x00"),
-        "DER, not JWS": (message, signing.private_key.sign(message, ec.ECDSA(pyjwt.hash_alg()))),
+        "DER, not JWS": (message, signing.private_key.sign(message, ecdsa)),
         "another valid signature": (message, r.to_bytes(size, "big") + s.to_bytes(size, "big")),
         "empty": (message, b""),
     }
