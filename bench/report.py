@@ -117,7 +117,7 @@ def table(results: Results) -> str:
         lines.append("")
     if results.dpop:
         lines += [
-            "### Warm: DPoP against Bearer, new tokens, keys cached (an ES256 proof for every call)",
+            "### Warm: DPoP against Bearer on a new token, keys cached (a fresh ES256 proof every DPoP call)",
             "",
             "| Decision | µs per call | x Bearer | Target |",
             "|---|---:|---:|---|",

@@ -54,6 +54,42 @@ def test_an_ec_key_verifies_only_the_algorithm_of_its_curve(curve: ec.EllipticCu
     assert parse_jwk(jwk, ALL).algorithms == {algorithm}
 
 
+@pytest.mark.parametrize(
+    ("curve", "algorithm"),
+    [(ec.SECP256R1(), "ES256"), (ec.SECP384R1(), "ES384"), (ec.SECP521R1(), "ES512")],
+)
+def test_an_ec_key_checks_jws_signatures_as_pyjwt_does(curve: ec.EllipticCurve, algorithm: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
+    from jwt.algorithms import get_default_algorithms
+
+    pyjwt = get_default_algorithms()[algorithm]
+    signing = ec_key("ec", curve, algorithm)
+    key = parse_jwk(signing.public_jwk(), ALL)
+    message = b"header.payload"
+    raw = pyjwt.sign(message, signing.private_key)  # r and s, fixed length, concatenated
+    size = len(raw) // 2
+    ecdsa = ec.ECDSA({"ES256": SHA256(), "ES384": SHA384(), "ES512": SHA512()}[algorithm])
+    r, s = decode_dss_signature(signing.private_key.sign(message, ecdsa))
+    candidates = {
+        "valid": (message, raw),
+        "another message": (message + b"x", raw),
+        "r and s swapped": (message, raw[size:] + raw[:size]),
+        "one byte short": (message, raw[:-1]),
+        "one byte long": (message, raw + b"\x00"),
+        "DER, not JWS": (message, signing.private_key.sign(message, ecdsa)),
+        "another valid signature": (message, r.to_bytes(size, "big") + s.to_bytes(size, "big")),
+        "empty": (message, b""),
+    }
+    verdicts = {name: key.verify(algorithm, *candidate) for name, candidate in candidates.items()}
+    pyjwt_verdicts = {
+        name: pyjwt.verify(signed, key.public_key, signature)
+        for name, (signed, signature) in candidates.items()
+    }
+    assert verdicts == pyjwt_verdicts
+    assert {name for name, verdict in verdicts.items() if verdict} == {"valid", "another valid signature"}
+
+
 def test_an_ed25519_key_verifies_eddsa(ed25519_signing_key: SigningKey) -> None:
     assert parse_jwk(ed25519_signing_key.public_jwk(), ALL).algorithms == {"EdDSA"}
 

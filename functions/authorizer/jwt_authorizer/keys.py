@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
 from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
@@ -34,14 +37,21 @@ _ONE_OPERATION = frozenset({"EdDSA", "Ed25519"})
 #: PyJWK assumes for an RSA key.
 _DEFAULT_RSA_ALGORITHM = "RS256"
 
-#: PyJWT's implementation of each asymmetric algorithm, built once. PyJWT 2.15 knows the EdDSA
-#: implementation only by that name; it verifies Ed25519 keys, which is all the name Ed25519 may verify.
+#: PyJWT's implementation of each RSA and EdDSA algorithm, built once (ECDSA is `_verify_ecdsa`'s). PyJWT
+#: 2.15 knows the EdDSA implementation only by that name; it verifies Ed25519 keys, which is all the name
+#: Ed25519 may verify.
 _IMPLEMENTATIONS: dict[str, Algorithm] = {
     name: implementation
     for name, implementation in get_default_algorithms().items()
-    if name in _RSA_ALGORITHMS | set(_EC_ALGORITHM_BY_CURVE.values()) | {"EdDSA"}
+    if name in _RSA_ALGORITHMS | {"EdDSA"}
 }
 _IMPLEMENTATIONS["Ed25519"] = _IMPLEMENTATIONS["EdDSA"]
+
+#: ES256, ES384, ES512 (RFC 7518 section 3.4): the signature is r and s, each as many big-endian bytes as
+#: the curve's order, concatenated. These are checked here rather than through PyJWT's ECAlgorithm, which
+#: does the same steps (length check, DER encoding, OpenSSL's verify) but builds its hash and ECDSA objects
+#: and reads the integers in Python at every call: about 3 µs more per ES256 signature here.
+_ECDSA = {"ES256": (ECDSA(SHA256()), 32), "ES384": (ECDSA(SHA384()), 48), "ES512": (ECDSA(SHA512()), 66)}
 
 PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
 
@@ -56,7 +66,26 @@ class VerificationKey:
     def verify(self, algorithm: str, signing_input: bytes, signature: bytes) -> bool:
         if algorithm not in self.algorithms:
             return False
+        ecdsa = _ECDSA.get(algorithm)
+        if ecdsa is not None:
+            return _verify_ecdsa(self.public_key, ecdsa, signing_input, signature)
         return bool(_IMPLEMENTATIONS[algorithm].verify(signing_input, self.public_key, signature))
+
+
+def _verify_ecdsa(
+    public_key: PublicKey, ecdsa: tuple[ECDSA, int], signing_input: bytes, signature: bytes
+) -> bool:
+    scheme, size = ecdsa
+    # The algorithm fits the key's curve (parse_jwk binds ES256 to P-256 and so on), so `size` is the
+    # curve's; any other length is not a JWS ECDSA signature.
+    if len(signature) != 2 * size or not isinstance(public_key, EllipticCurvePublicKey):
+        return False
+    r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+    try:
+        public_key.verify(encode_dss_signature(r, s), signing_input, scheme)
+    except InvalidSignature:
+        return False
+    return True
 
 
 #: kid -> the keys published under it (normally one).

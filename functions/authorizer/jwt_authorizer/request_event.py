@@ -92,20 +92,22 @@ def _header_values(event: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """The values of the headers read here, by lower-case name. REST events carry `multiValueHeaders`
     (every value) beside `headers` (the last one); the former is read when present, so a repeated header
     is seen as such."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, tuple[str, ...]] = {}
     multi = event.get("multiValueHeaders")
     if isinstance(multi, dict):
         for name, values in multi.items():
-            if isinstance(name, str) and name.lower() in _READ and isinstance(values, list):
-                found.setdefault(name.lower(), []).extend(v for v in values if isinstance(v, str))
+            if isinstance(name, str) and isinstance(values, list):
+                lower = name.lower()
+                if lower in _READ:
+                    found[lower] = found.get(lower, ()) + tuple([v for v in values if isinstance(v, str)])
     single = event.get("headers")
     if isinstance(single, dict):
         for name, value in single.items():
             if isinstance(name, str) and isinstance(value, str):
                 lower = name.lower()
                 if lower in _READ and lower not in found:
-                    found[lower] = [value]
-    return {name: tuple(values) for name, values in found.items()}
+                    found[lower] = (value,)
+    return found
 
 
 def _one(headers: Mapping[str, tuple[str, ...]], name: str) -> str | None:
