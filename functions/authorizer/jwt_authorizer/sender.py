@@ -25,6 +25,7 @@ from .compact import bearer_token, dpop_token
 from .dpop import (
     DEFAULT_IAT_WINDOW_SECONDS,
     DEFAULT_PROOF_ALGORITHMS,
+    UNBOUND,
     Confirmation,
     ProofRules,
     check_certificate_binding,
@@ -136,6 +137,8 @@ class SenderConstraint:
 
         `request.credential` passed `token_of`, now or when its token was cached.
         """
+        if confirmation is UNBOUND and self._mode is DpopMode.OFF:
+            return  # a Bearer token (token_of takes no other scheme here) bound to nothing: nothing to prove
         authorization = str(request.credential)
         if not _is_dpop_scheme(authorization):
             if self._mode is DpopMode.REQUIRED:
