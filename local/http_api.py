@@ -60,12 +60,12 @@ from local.template import (
     HttpApiSpec,
     HttpAuthorizerSpec,
     RouteSpec,
-    TableSpec,
     TemplateError,
     _function_of,
     _load_stack,
     _routes,
     _stage_name,
+    inline_body,
     load_api,
     read_template,
 )
@@ -117,9 +117,7 @@ def load_http_api(
             f"expected one REST API or one HTTP API, found {apis or 'none'}: choose with --api"
         )
     name = api_logical_id or apis[0]
-    body = resources[name]["Properties"].get("Body")
-    if not isinstance(body, dict):
-        raise TemplateError(f"{name} has no inline OpenAPI body (DefinitionUri is not supported locally)")
+    body = inline_body(resources, name)
     authorizers = _http_authorizers(body, functions)
     return HttpApiSpec(
         logical_id=name,
@@ -127,12 +125,8 @@ def load_http_api(
         routes=_routes(body, functions, authorizers),  # type: ignore[arg-type]  # reads only the names
         authorizers=authorizers,
         functions=functions,
-        parameters={key: str(value) for key, value in stack.parameters.items() if "::" not in key},
-        tables={
-            key: TableSpec(key, key, resource["Properties"])
-            for key, resource in resources.items()
-            if resource["Type"] == "AWS::DynamoDB::Table"
-        },
+        parameters=stack.template_parameters(),
+        tables=stack.tables(),
     )
 
 

@@ -149,9 +149,7 @@ def load_api(
     stack = _load_stack(template_path, overrides or {})
     resources, functions = stack.resources, stack.functions
     api_name = _choose_api(resources, api_logical_id)
-    body = resources[api_name]["Properties"].get("Body")
-    if not isinstance(body, dict):
-        raise TemplateError(f"{api_name} has no inline OpenAPI body (DefinitionUri is not supported locally)")
+    body = inline_body(resources, api_name)
     authorizers = _authorizers(body, functions)
     routes = _routes(body, functions, authorizers)
     responses = {
@@ -166,13 +164,17 @@ def load_api(
         authorizers=authorizers,
         gateway_responses=responses,
         functions=functions,
-        parameters={name: str(value) for name, value in stack.parameters.items() if "::" not in name},
-        tables={
-            name: TableSpec(name, name, resource["Properties"])
-            for name, resource in resources.items()
-            if resource["Type"] == "AWS::DynamoDB::Table"
-        },
+        parameters=stack.template_parameters(),
+        tables=stack.tables(),
     )
+
+
+def inline_body(resources: dict[str, Any], api_name: str) -> dict[str, Any]:
+    """The API's OpenAPI document, as SAM writes it inline in the translated template."""
+    body = resources[api_name]["Properties"].get("Body")
+    if not isinstance(body, dict):
+        raise TemplateError(f"{api_name} has no inline OpenAPI body (DefinitionUri is not supported locally)")
+    return body
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,17 @@ class _Stack:
     functions: dict[str, FunctionSpec]  # its own and its nested applications'
     outputs: dict[str, Any]
     parameters: dict[str, Any]
+
+    def template_parameters(self) -> dict[str, str]:
+        """The template's own parameters and their values (not the pseudo parameters, AWS::Region...)."""
+        return {name: str(value) for name, value in self.parameters.items() if "::" not in name}
+
+    def tables(self) -> dict[str, TableSpec]:
+        return {
+            name: TableSpec(name, name, resource["Properties"])
+            for name, resource in self.resources.items()
+            if resource["Type"] == "AWS::DynamoDB::Table"
+        }
 
 
 def _load_stack(template_path: Path, overrides: Mapping[str, str], prefix: str = "") -> _Stack:
